@@ -1,0 +1,56 @@
+/**
+ * The `tessera` command line. Subcommands so far: `modules check`, `modules run`, `version`.
+ * Later issues add `master`, `agent` and `local`.
+ */
+import { TesseraError } from '@tessera/modules-api';
+import { createLog, isLogLevel } from './log';
+import { CORE_ABI, CORE_VERSION } from './version';
+import { modulesCheck } from './cli/modules-check';
+import { modulesRun } from './cli/modules-run';
+
+const USAGE = `usage: tessera <command>
+
+commands:
+  modules check <modules.json> [--json]   validate, start, negotiate and stop every module; print a table
+  modules run <modules.json> [name...]    run modules supervised until SIGTERM (debugging)
+  version                                 print the core version and supported module ABI
+
+flags: --log_level=debug|info|warn|error (env TESSERA_LOG_LEVEL)
+`;
+
+/** main runs the CLI and returns the exit status. */
+export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  const levelArg = argv.find((a) => a.startsWith('--log_level='))?.split('=')[1] ?? process.env.TESSERA_LOG_LEVEL ?? 'info';
+  if (!isLogLevel(levelArg)) {
+    out(`error TSR_FLAG_INVALID: --log_level=${levelArg}: must be one of debug, info, warn, error\n`);
+    return 2;
+  }
+  const log = createLog({ level: levelArg });
+  const args = argv.filter((a) => !a.startsWith('--log_level='));
+  const [cmd, sub, ...rest] = args;
+  if (cmd === 'modules' && sub === 'check') return modulesCheck(rest, out, log);
+  if (cmd === 'modules' && sub === 'run') return modulesRun(rest, out, log);
+  if (cmd === 'version' || cmd === '--version') {
+    out(JSON.stringify({ version: CORE_VERSION, module_abi: CORE_ABI.abi }, null, 2) + '\n');
+    return 0;
+  }
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    out(USAGE);
+    return cmd === undefined ? 2 : 0;
+  }
+  out(`tessera: unknown command "${args.join(' ')}"\n\n${USAGE}`);
+  return 2;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      const e = TesseraError.wrap(err);
+      process.stderr.write(`error ${e.code}: ${e.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,23 @@
+/**
+ * Error codes of `@tessera/core` (the ABI's own codes are in `@tessera/modules-api`'s errors.ts).
+ * Listed in docs/errors.md; a retired code is never reused.
+ */
+export { TesseraError } from '@tessera/modules-api';
+
+/** CoreErrorCodes catalogues the core's codes with a one-line description each. */
+export const CoreErrorCodes = {
+  TSR_MODULES_JSON_READ: 'modules.json cannot be read (missing file, permissions).',
+  TSR_MODULES_JSON_SYNTAX: 'modules.json is not valid JSON; the message gives line and column.',
+  TSR_MODULES_JSON_INVALID: 'modules.json has an unknown field, a wrong type or a missing field; the message gives the JSON path.',
+  TSR_MODULES_JSON_DUPLICATE_NAME: 'Two modules in modules.json share one name.',
+  TSR_MODULE_PACKAGE_NOT_FOUND: 'A module entry names a package that is not installed next to modules.json.',
+  TSR_MODULE_PACKAGE_NOT_A_MODULE: 'A package has no "tessera.module" in its package.json.',
+  TSR_MODULE_FILE_NOT_FOUND: 'A module file (a built module.js) does not exist.',
+  TSR_MODULE_COMMAND_NOT_EXECUTABLE: 'A module command is missing or not executable.',
+  TSR_MODULE_UNKNOWN: 'A flag selects a module name that modules.json does not define.',
+  TSR_MODULE_STOPPED: 'A call reached a module that the core has stopped.',
+  TSR_FLAG_INVALID: 'A command-line flag or TESSERA_<FLAG> variable has a bad value.',
+} as const;
+
+/** CoreErrorCode is one of {@link CoreErrorCodes}. */
+export type CoreErrorCode = keyof typeof CoreErrorCodes;

@@ -1,0 +1,20 @@
+// The module-side logger: JSON lines on stderr, which the core forwards into its log under the
+// module's name, keeping the level.
+import type { Logger } from './handlers';
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** jsonLineLogger writes one JSON object per line: {"level","msg",...fields}. */
+export function jsonLineLogger(write: (line: string) => void = (l) => process.stderr.write(l), minLevel: Level = 'debug'): Logger {
+  const emit = (level: Level, msg: string, fields?: Record<string, unknown>): void => {
+    if (ORDER[level] < ORDER[minLevel]) return;
+    write(JSON.stringify({ level, msg, ...fields }) + '\n');
+  };
+  return {
+    debug: (msg, fields) => emit('debug', msg, fields),
+    info: (msg, fields) => emit('info', msg, fields),
+    warn: (msg, fields) => emit('warn', msg, fields),
+    error: (msg, fields) => emit('error', msg, fields),
+  };
+}
