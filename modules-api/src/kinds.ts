@@ -22,6 +22,8 @@ export interface MethodSpec {
   readonly style: CallStyle;
   /** capability is advertised when an optional handler is present; absent for required handlers. */
   readonly capability?: string;
+  /** wrap names the response field the handler's result goes in, when the response wraps it. */
+  readonly wrap?: string;
 }
 
 /** KindSpec describes one kind. */
@@ -36,11 +38,12 @@ export interface KindSpec {
   readonly atLeastOne?: boolean;
 }
 
-const m = (rpc: string, style: CallStyle, capability?: string): MethodSpec => ({
+const m = (rpc: string, style: CallStyle, capability?: string, wrap?: string): MethodSpec => ({
   rpc,
   handler: rpc[0].toLowerCase() + rpc.slice(1),
   style,
   capability,
+  wrap,
 });
 
 const snake = (s: string): string => s.replace(/[A-Z]/g, (c, i: number) => (i ? '_' : '') + c.toLowerCase());
@@ -52,12 +55,12 @@ export const KIND_SPECS: Readonly<Record<Kind, KindSpec>> = {
     service: 'tessera.modules.v1.Isolator',
     methods: [
       m('Recover', 'unary', 'recover'),
-      m('Prepare', 'unary'),
+      m('Prepare', 'unary', undefined, 'launchInfo'),
       m('Isolate', 'unary', 'isolate'),
       m('Watch', 'server', 'watch'),
       m('Update', 'unary', 'update'),
-      m('Usage', 'unary', 'usage'),
-      m('Status', 'unary', 'status'),
+      m('Usage', 'unary', 'usage', 'statistics'),
+      m('Status', 'unary', 'status', 'status'),
       m('Cleanup', 'unary'),
       m('WatchResources', 'server', 'provides_resources'),
     ],

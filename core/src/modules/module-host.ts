@@ -124,25 +124,27 @@ export class ModuleHost {
   async start(selections?: Selection[]): Promise<void> {
     const wanted = selections ?? this.names.map((name) => ({ name }));
     const created: ManagedModule[] = [];
-    const failures: string[] = [];
+    const failures: TesseraError[] = [];
     for (const s of wanted) {
       if (this.modules.has(s.name)) continue;
       try {
         created.push(this.create(s));
       } catch (err) {
-        failures.push(TesseraError.wrap(err).message);
+        failures.push(TesseraError.wrap(err));
       }
     }
     const results = await Promise.allSettled(created.map((m) => m.start()));
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') this.modules.set(created[i].name, created[i]);
-      else failures.push(TesseraError.wrap(r.reason).message);
+      else failures.push(TesseraError.wrap(r.reason));
     });
+    if (failures.length === 1) {
+      await this.stop();
+      throw failures[0];
+    }
     if (failures.length) {
       await this.stop();
-      const first = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      const code = failures.length === 1 && first ? TesseraError.wrap(first.reason).code : 'TSR_MODULE_UNAVAILABLE';
-      throw new TesseraError(code, `Error loading modules: ${failures.join('\n')}`);
+      throw new TesseraError('TSR_MODULE_UNAVAILABLE', `Error loading modules:\n  ${failures.map((f) => `${f.code}: ${f.message}`).join('\n  ')}`);
     }
   }
 

@@ -39,7 +39,7 @@ export interface ModulesConfig {
   locate(jsonPath: (string | number)[]): string;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const validateSchema = ajv.compile(schema);
 
 /** loadModulesJson reads and validates a modules.json file. */
@@ -150,7 +150,7 @@ function describeSchemaError(e: ErrorObject, source: string, locate: (p: (string
     const field = (e.params as { additionalProperty: string }).additionalProperty;
     segments.push(field);
     pointer = `${e.instancePath}/${field}`;
-    const known = knownFields(e.schemaPath);
+    const known = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
     const guess = known.find((k) => similar(k, field));
     message = `unknown field "${field}"${guess ? ` (did you mean "${guess}"?)` : ''}; allowed: ${known.join(', ')}`;
   } else if (e.keyword === 'type') {
@@ -163,14 +163,6 @@ function describeSchemaError(e: ErrorObject, source: string, locate: (p: (string
     message = 'must be a duration such as 500ms, 2s or 1m';
   }
   return `${source}:${locate(segments)} ${pointer}: ${message}`;
-}
-
-function knownFields(schemaPath: string): string[] {
-  // schemaPath like "#/definitions/module/additionalProperties" or "#/additionalProperties"
-  const parts = schemaPath.replace(/^#\//, '').split('/').slice(0, -1);
-  let node: unknown = schema;
-  for (const p of parts) node = (node as Record<string, unknown>)?.[p];
-  return Object.keys((node as { properties?: object })?.properties ?? {});
 }
 
 function similar(a: string, b: string): boolean {

@@ -67,7 +67,14 @@ export class ConfiguredModule implements Caller {
  */
 export async function configureModule(name: string, connection: ModuleConnection, opts: ConfigureOptions, failed?: Promise<never>): Promise<ConfiguredModule> {
   failed?.catch(() => undefined); // it rejects whenever the module ends, also long after configuration
-  const race = <X>(p: Promise<X>): Promise<X> => (failed ? Promise.race([p, failed]) : p);
+  // A crash shows first as a transport error; prefer the exit (code, stderr) when it follows at once.
+  const race = <X>(p: Promise<X>): Promise<X> =>
+    !failed
+      ? p
+      : Promise.race([p, failed]).catch(async (err: unknown) => {
+          const exit = await Promise.race([failed.then(() => undefined, (e: unknown) => e), new Promise((r) => setTimeout(r, 500))]);
+          throw exit ?? err;
+        });
   const info = await race(connection.unary<T.ModuleInfo>('module', 'GetInfo', { coreVersion: opts.core.version }));
   checkModuleInfo(name, info);
   const kinds = opts.kinds ?? (info.kinds ?? []).map((k) => k.kind as Kind);

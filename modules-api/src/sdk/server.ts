@@ -231,7 +231,7 @@ export class ModuleServer {
         Promise.resolve()
           .then(() => invoke(call.request, this.context(kind, call)))
           .then(
-            (res) => callback(null, res ?? {}),
+            (res) => callback(null, method.wrap ? (res == null ? {} : { [method.wrap]: res }) : (res ?? {})),
             (err) => callback(TesseraError.wrap(err).toGrpc() as grpc.ServiceError),
           );
       };
