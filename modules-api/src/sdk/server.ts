@@ -200,10 +200,21 @@ export class ModuleServer {
     };
   }
 
-  private context(kind: Kind, call: { on(event: 'cancelled', listener: () => void): unknown }): CallContext {
-    const controller = new AbortController();
-    call.on('cancelled', () => controller.abort());
-    return { signal: controller.signal, log: this.opts.log, negotiated: this.negotiated[kind] ?? ABI_VERSION };
+  private context(kind: Kind, call: { readonly cancelled: boolean; on(event: 'cancelled', listener: () => void): unknown }): CallContext {
+    // The AbortController is made only when a handler looks at the signal: most calls never do.
+    let controller: AbortController | undefined;
+    return {
+      get signal(): AbortSignal {
+        if (!controller) {
+          const c = (controller = new AbortController());
+          if (call.cancelled) c.abort();
+          else call.on('cancelled', () => c.abort());
+        }
+        return controller.signal;
+      },
+      log: this.opts.log,
+      negotiated: this.negotiated[kind] ?? ABI_VERSION,
+    };
   }
 
   private precondition(kind: Kind, method: MethodSpec, handlers: Record<string, unknown>, metadata: grpc.Metadata): TesseraError | undefined {
