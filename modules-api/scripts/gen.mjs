@@ -67,11 +67,6 @@ function walk(ns) {
         lines.push(docComment(f.comment, '  '));
         lines.push(`  ${f.name}?: ${fieldType(f)};`);
       }
-      for (const o of obj.oneofsArray) {
-        if (o.name.startsWith('_')) continue; // proto3 `optional` synthetic oneof
-        lines.push(`  /** Which member of the oneof \`${o.name}\` is set. */`);
-        lines.push(`  ${o.name}?: ${o.oneof.map((n) => `'${n}'`).join(' | ')};`);
-      }
       lines.push('}');
       out.push(lines.filter((l) => l !== '').join('\n'));
       walk(obj);

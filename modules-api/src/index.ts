@@ -68,5 +68,17 @@ export {
   type HookName,
 } from './client/kind-clients';
 export { MODULES_SCHEMA } from './schema';
+export {
+  runConformance,
+  renderText,
+  renderJunit,
+  COVERED_KINDS,
+  DEFAULT_TIMEOUT_MS,
+  type ConformanceOptions,
+  type Report,
+  type CheckResult,
+  type CheckStatus,
+  type ModuleCommand,
+} from './conformance';
 export { serveInProcess, InProcessModule, type InProcessOptions } from './testing';
 export * from './generated/types';

@@ -89,6 +89,10 @@ export function launchModule(spec: LaunchSpec): Promise<Launched> {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
+  if (!spec.runtimeDir) {
+    // A directory made here is this process's alone: remove it with the process.
+    void exited.then(() => fs.rmSync(runtimeDir, { recursive: true, force: true }));
+  }
   createInterface({ input: child.stderr! }).on('line', (line) => {
     tail.push(line);
     if (tail.length > MAX_TAIL) tail.shift();

@@ -1098,8 +1098,6 @@ export interface AllocatorInput {
   tick?: Tick;
   /** Resources moved to a task from an offer (ACCEPT) and are now used (since 1.0). */
   updateAllocation?: Allocation;
-  /** Which member of the oneof `input` is set. */
-  input?: 'snapshot' | 'addFramework' | 'removeFramework' | 'activateFramework' | 'deactivateFramework' | 'updateFramework' | 'addAgent' | 'removeAgent' | 'updateAgent' | 'activateAgent' | 'deactivateAgent' | 'recoverResources' | 'suppressOffers' | 'reviveOffers' | 'updateQuota' | 'updateWeights' | 'pause' | 'resume' | 'tick' | 'updateAllocation';
 }
 
 /** Offers carries the decisions of one allocation cycle (since 1.0). */
@@ -1126,8 +1124,6 @@ export interface AllocatorOutput {
   offers?: Offers;
   /** A cycle finished (since 1.0). */
   cycleDone?: CycleDone;
-  /** Which member of the oneof `output` is set. */
-  output?: 'offers' | 'cycleDone';
 }
 
 /** LaunchTaskHookRequest describes a task being launched (since 1.0). */

@@ -16,7 +16,9 @@ const CONVERSION: protobuf.IConversionOptions = {
   arrays: true,
   objects: false,
   defaults: false,
-  oneofs: true,
+  // No oneof discriminators: proto3 `optional` fields are synthetic oneofs and would add `_field` keys to
+  // every decoded object. Which member of a real oneof is set is the one present.
+  oneofs: false,
 };
 
 /** lookupType finds a message type by its fully-qualified name. */

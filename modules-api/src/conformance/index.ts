@@ -1,0 +1,95 @@
+/**
+ * The conformance kit: runs a module process through the checks of its kind, in the spirit of
+ * csi-sanity, and reports each as pass, fail (with what to fix) or skip (capability not advertised).
+ * From the command line: `tessera-conformance --kind isolator dist/module.js`; from a test:
+ *
+ * ```ts
+ * import { runConformance, renderText } from '@tessera/modules-api';
+ *
+ * it('conforms to the isolator ABI', async () => {
+ *   const report = await runConformance({ kind: 'isolator', module: { command: process.execPath, args: ['dist/module.js'] } });
+ *   expect(report.results.filter((r) => r.status === 'fail')).toEqual([]);
+ * });
+ * ```
+ */
+import path from 'node:path';
+import { TesseraError } from '../errors';
+import { KINDS, isKind, type Kind } from '../kinds';
+import { runIsolatorSuite } from './isolator-suite';
+import { buildReport, type Report } from './report';
+import type { CheckResult } from './runner';
+import { ModuleSession, type ModuleCommand } from './session';
+
+export type { Report } from './report';
+export type { CheckResult, CheckStatus } from './runner';
+export type { ModuleCommand } from './session';
+export { renderText, renderJunit } from './report';
+
+/** COVERED_KINDS are the kinds the conformance kit has checks for. */
+export const COVERED_KINDS: readonly Kind[] = ['isolator'];
+
+/** DEFAULT_TIMEOUT_MS bounds the module's start and each call to it, unless `timeoutMs` says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** ConformanceOptions say which module to check, as which kind, and how. */
+export interface ConformanceOptions {
+  /** kind to check the module as; one of {@link COVERED_KINDS}. */
+  kind: string;
+  /** module is how to start it: `{command: process.execPath, args: ['dist/module.js']}` for a built module. */
+  module: ModuleCommand;
+  /** name prefixes messages about the module; default the module file's name. */
+  name?: string;
+  /** parameters are sent at Configure, as an operator's modules.json entry would. */
+  parameters?: unknown;
+  /** timeoutMs bounds the module's start and each call to it (default {@link DEFAULT_TIMEOUT_MS}). */
+  timeoutMs?: number;
+  /** onResult is told about each check as soon as it finished. */
+  onResult?: (result: CheckResult) => void;
+}
+
+/** notCovered explains that the kit has no checks for a kind, and which kinds it has. */
+export function notCovered(kind: string): string {
+  const covered = COVERED_KINDS.join(', ');
+  return isKind(kind)
+    ? `not yet covered by the conformance kit: ${kind}; covered: ${covered}`
+    : `unknown kind "${kind}": the kinds of ABI v1 are ${KINDS.join(', ')}; covered by the conformance kit: ${covered}`;
+}
+
+/**
+ * runConformance starts the module as the core would, runs the checks of `kind` and stops it again
+ * (also on failure). A module that misbehaves yields a report with failed checks, never a rejection;
+ * it rejects (TSR_INVALID_ARGUMENT) only for a kind the kit does not cover or a bad timeout.
+ */
+export async function runConformance(opts: ConformanceOptions): Promise<Report> {
+  if (!(COVERED_KINDS as readonly string[]).includes(opts.kind)) throw new TesseraError('TSR_INVALID_ARGUMENT', notCovered(opts.kind));
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+    throw new TesseraError('TSR_INVALID_ARGUMENT', `timeoutMs must be a positive whole number of milliseconds, not ${timeoutMs}`);
+  }
+  const started = Date.now();
+  const session = new ModuleSession(opts.name ?? nameOf(opts.module), opts.module, timeoutMs);
+  let results: CheckResult[];
+  try {
+    results = await runIsolatorSuite(session, opts.parameters, opts.onResult);
+  } finally {
+    await session.close();
+  }
+  return buildReport(opts.kind, describeModule(opts.module, session, opts.kind as Kind), results, Date.now() - started);
+}
+
+function describeModule(cmd: ModuleCommand, session: ModuleSession, kind: Kind): Report['module'] {
+  const m = session.module;
+  const n = m?.negotiated.get(kind);
+  return {
+    command: cmd.command,
+    args: cmd.args,
+    ...(m ? { name: m.info.name, version: m.info.version } : {}),
+    ...(n ? { negotiatedAbi: n.version, capabilities: n.capabilities } : {}),
+  };
+}
+
+// nameOf names the module after its file: the script node runs, or the executable.
+function nameOf(cmd: ModuleCommand): string {
+  const file = cmd.command === process.execPath && cmd.args[0] ? cmd.args[0] : cmd.command;
+  return path.basename(file).replace(/\.[cm]?js$/, '') || 'module';
+}
