@@ -16,6 +16,7 @@ export const CoreErrorCodes = {
   TSR_MODULE_COMMAND_NOT_EXECUTABLE: 'A module command is missing or not executable.',
   TSR_MODULE_UNKNOWN: 'A flag selects a module name that modules.json does not define.',
   TSR_MODULE_STOPPED: 'A call reached a module that the core has stopped.',
+  TSR_MODULES_FAILED: 'Several modules failed to start; the message lists each failure with its own code.',
   TSR_FLAG_INVALID: 'A command-line flag or TESSERA_<FLAG> variable has a bad value.',
 } as const;
 

@@ -1,6 +1,6 @@
 /**
  * The core's log: one line per event on stderr, `<time> <LEVEL> [<component>] <message> <fields>`,
- * or JSON lines with `--log_format=json`. Module output is forwarded here under the module's name.
+ * or JSON lines (option `json`). Module output is forwarded here under the module's name.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -13,6 +13,8 @@ export interface Log {
   error(msg: string, fields?: Record<string, unknown>): void;
   /** child prefixes every line with a component name. */
   child(component: string): Log;
+  /** level is the lowest level written; modules are configured with it too. */
+  readonly level: LogLevel;
 }
 
 /** LogOptions configure {@link createLog}. */
@@ -49,6 +51,7 @@ export function createLog(opts: LogOptions = {}): Log {
       warn: (m, f) => emit('warn', m, f),
       error: (m, f) => emit('error', m, f),
       child: (c) => make(component ? `${component}/${c}` : c),
+      level,
     };
   };
   return make(opts.component);

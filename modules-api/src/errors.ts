@@ -26,7 +26,6 @@ export const AbiErrorCodes = {
   TSR_CALL_TIMEOUT: { status: GrpcStatus.DEADLINE_EXCEEDED, text: 'A call did not finish within its deadline.' },
   TSR_INVALID_ARGUMENT: { status: GrpcStatus.INVALID_ARGUMENT, text: 'A request lacks a required field or has a bad value.' },
   TSR_HANDLER_FAILED: { status: GrpcStatus.INTERNAL, text: "The module's handler threw an error without a code." },
-  TSR_CONFORMANCE_FAILED: { status: GrpcStatus.FAILED_PRECONDITION, text: 'A module failed a conformance check.' },
 } as const;
 
 /** AbiErrorCode is one of the codes in {@link AbiErrorCodes}. */

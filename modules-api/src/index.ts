@@ -53,6 +53,7 @@ export {
   ConfiguredModule,
   StartedModule,
   SUPPORTED_ABI,
+  supportedUpTo,
   type CoreAbi,
   type ConfigureOptions,
   type StartOptions,

@@ -23,7 +23,7 @@ export interface CheckRow {
 export async function checkModules(config: ModulesConfig, log: Log): Promise<{ rows: CheckRow[]; errors: string[] }> {
   const rows: CheckRow[] = [];
   const errors: string[] = [];
-  const host = new ModuleHost({ config, log, healthIntervalMs: 60_000 });
+  const host = new ModuleHost({ config, log, healthIntervalMs: 60_000, logLevel: log.level });
   // One module at a time through its own supervisor, so one bad module does not hide the others.
   await Promise.all(
     config.modules.map(async (entry) => {

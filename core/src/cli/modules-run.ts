@@ -17,7 +17,7 @@ export async function modulesRun(args: string[], out: (s: string) => void, log: 
   }
   let host: ModuleHost;
   try {
-    host = new ModuleHost({ config: loadModulesJson(file), log });
+    host = new ModuleHost({ config: loadModulesJson(file), log, logLevel: log.level });
     await host.start(names.length ? names.map((name) => ({ name })) : undefined);
   } catch (err) {
     const e = TesseraError.wrap(err);

@@ -151,7 +151,7 @@ export class ManagedModule implements Caller {
   private adopt(m: StartedModule): void {
     this.current = m;
     this.startedAt = Date.now();
-    for (const w of m.warnings) this.log.warn(`module ${this.name}: ${w}`);
+    for (const w of m.warnings) this.log.warn(`Configure warning: ${w}`);
     void m.process.exited.then((exit) => {
       if (this.current === m) this.onExit(exit);
     });

@@ -144,7 +144,7 @@ export class ModuleHost {
     }
     if (failures.length) {
       await this.stop();
-      throw new TesseraError('TSR_MODULE_UNAVAILABLE', `Error loading modules:\n  ${failures.map((f) => `${f.code}: ${f.message}`).join('\n  ')}`);
+      throw new TesseraError('TSR_MODULES_FAILED', `Error loading modules:\n  ${failures.map((f) => `${f.code}: ${f.message}`).join('\n  ')}`);
     }
   }
 

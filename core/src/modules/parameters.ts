@@ -1,5 +1,6 @@
 /** Validation of an operator's module parameters against the schema the module declares in GetInfo. */
 import Ajv from 'ajv';
+import Ajv2020 from 'ajv/dist/2020';
 import { TesseraError } from '../errors';
 import type { ModuleInfo } from '@tessera/modules-api';
 import type { ModulesConfig } from './modules-json';
@@ -11,7 +12,10 @@ import type { ModulesConfig } from './modules-json';
 export function parameterValidator(config: Pick<ModulesConfig, 'source' | 'locate' | 'mesosFormat'>, index: number, name: string) {
   return (schema: object, parameters: unknown, info: ModuleInfo): void => {
     // Mesos-format parameters are strings: coerce them to the schema's types, as the operator means.
-    const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: config.mesosFormat, useDefaults: true });
+    const options = { allErrors: true, strict: false, coerceTypes: config.mesosFormat, useDefaults: true };
+    // Draft-07 unless the module's schema says 2020-12 (both are what module.proto promises).
+    const is2020 = String((schema as { $schema?: unknown }).$schema ?? '').includes('2020-12');
+    const ajv = is2020 ? new Ajv2020(options) : new Ajv(options);
     let validate;
     try {
       validate = ajv.compile(schema);

@@ -21,10 +21,8 @@ export function resolveEntry(entry: ModuleEntry, config: Pick<ModulesConfig, 'di
   const index = config.modules.indexOf(entry);
   const at = (field: string): string => `${config.source}:${config.locate(['modules', index, field])} /modules/${index}/${field}`;
   if (entry.package !== undefined) {
-    let pkgJson: string;
-    try {
-      pkgJson = require.resolve(`${entry.package}/package.json`, { paths: [config.dir] });
-    } catch {
+    const pkgJson = findPackageJson(entry.package, config.dir);
+    if (!pkgJson) {
       throw new TesseraError(
         'TSR_MODULE_PACKAGE_NOT_FOUND',
         `${at('package')}: package "${entry.package}" is not installed where modules.json is (${path.join(config.dir, 'node_modules')}): run \`npm install ${entry.package}\` in ${config.dir}`,
@@ -59,6 +57,16 @@ export function resolveEntry(entry: ModuleEntry, config: Pick<ModulesConfig, 'di
     throw new TesseraError('TSR_MODULE_COMMAND_NOT_EXECUTABLE', `${at('command')}: command "${program}" ${found.why}`);
   }
   return { command: found.path, args, what: [program, ...args].join(' ') };
+}
+
+// Node's lookup of node_modules folders from `dir` upwards, reading package.json directly: a package whose
+// "exports" map does not list ./package.json is still found.
+function findPackageJson(name: string, dir: string): string | undefined {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const candidate = path.join(d, 'node_modules', name, 'package.json');
+    if (fs.existsSync(candidate)) return candidate;
+    if (path.dirname(d) === d) return undefined;
+  }
 }
 
 function findExecutable(program: string, dir: string): { ok: true; path: string } | { ok: false; why: string } {

@@ -178,7 +178,8 @@ export function parseHandshake(line: string): { version: number; network: 'unix'
   const version = Number(parts[1]);
   if (version !== HANDSHAKE_VERSION) return `handshake version ${parts[1]} is unknown to this core (it speaks ${HANDSHAKE_VERSION})`;
   if (parts[2] !== 'unix') return `network "${parts[2]}" is not supported (use unix)`;
-  const address = parts.slice(3).join('|');
+  // Fields after the fourth are reserved for later handshake additions (go-plugin's lesson): ignored.
+  const address = parts[3];
   if (!address.startsWith('/')) return 'the socket must be an absolute path';
   return { version, network: 'unix', address };
 }

@@ -16,10 +16,18 @@ export interface CoreAbi {
   abi: Readonly<Record<Kind, readonly string[]>>;
 }
 
-/** ABI versions this copy of modules-api implements, for every kind: a core built with it supports these. */
-export const SUPPORTED_ABI: Readonly<Record<Kind, readonly string[]>> = Object.fromEntries(
-  KINDS.map((k) => [k, [`${ABI_VERSION.split('.').slice(0, 2).join('.')}.0`]]),
-) as unknown as Record<Kind, readonly string[]>;
+/**
+ * ABI versions this copy of modules-api implements, for every kind: every minor of its major up to its
+ * own (minors are additive, so a core at 1.3 still speaks 1.0, 1.1 and 1.2 to modules built for them).
+ */
+export const SUPPORTED_ABI: Readonly<Record<Kind, readonly string[]>> = supportedUpTo(ABI_VERSION);
+
+/** supportedUpTo lists X.0.0 .. X.Y.0 for an ABI version X.Y.Z, for every kind. */
+export function supportedUpTo(version: string): Record<Kind, readonly string[]> {
+  const [major, minor] = version.split('.').map(Number);
+  const versions = Array.from({ length: minor + 1 }, (_, i) => `${major}.${i}.0`);
+  return Object.fromEntries(KINDS.map((k) => [k, versions])) as unknown as Record<Kind, readonly string[]>;
+}
 
 /** ConfigureOptions are what Configure sends, and how parameters are checked before. */
 export interface ConfigureOptions {

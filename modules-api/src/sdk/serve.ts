@@ -54,7 +54,7 @@ export function serve<P = Record<string, unknown>>(def: ModuleDefinition<P>, opt
     stopping = true;
     await server.close(1000).catch(() => undefined);
     try {
-      await def.shutdown?.();
+      await server.runShutdown();
     } finally {
       process.exit(code);
     }

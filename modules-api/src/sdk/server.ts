@@ -8,6 +8,7 @@ import { KIND_SPECS, KINDS, capabilitiesOf, missingHandlers, type Kind, type Met
 import { serviceDefinition } from '../internal/codec';
 import type * as T from '../generated/types';
 import type { CallContext, Logger, ModuleDefinition } from './handlers';
+import type { LevelledLogger } from './logger';
 
 /** ModuleServerOptions configure a ModuleServer. */
 export interface ModuleServerOptions {
@@ -115,6 +116,14 @@ export class ModuleServer {
     });
   }
 
+  private shutdownRun: Promise<void> | undefined;
+
+  /** runShutdown runs the author's shutdown once, whether the Shutdown RPC, a signal or the parent's death comes first. */
+  runShutdown(): Promise<void> {
+    this.shutdownRun ??= Promise.resolve().then(() => this.def.shutdown?.());
+    return this.shutdownRun;
+  }
+
   private setStatus(s: Status): void {
     this.status = s;
     for (const w of this.statusWatchers) w(s);
@@ -157,6 +166,7 @@ export class ModuleServer {
             );
           }
         }
+        (this.opts.log as Partial<LevelledLogger>).setLevel?.(req.logLevel ?? '');
         let parameters: unknown = {};
         try {
           parameters = req.parametersJson ? JSON.parse(req.parametersJson) : {};
@@ -178,7 +188,7 @@ export class ModuleServer {
       }),
       Shutdown: this.unary(async () => {
         this.setStatus('NOT_SERVING');
-        await this.def.shutdown?.();
+        await this.runShutdown();
         setImmediate(() => this.opts.onShutdown?.());
         return {};
       }),
