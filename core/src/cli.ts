@@ -42,8 +42,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   return 2;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
+/** run is the process entry: `tessera` (bin/tessera.js) calls it; it sets the exit status. */
+export function run(argv: string[] = process.argv.slice(2)): void {
+  main(argv).then(
     (code) => {
       process.exitCode = code;
     },
@@ -54,3 +55,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) run();

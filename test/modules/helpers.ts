@@ -7,7 +7,7 @@ import { createLog, type Log } from '../../core/src/log';
 export const ROOT = path.resolve(__dirname, '../..');
 export const FIXTURES = path.join(ROOT, 'test/fixtures/modules/build');
 export const COMPAT_BUILDS = path.join(ROOT, 'test/compat/builds');
-export const CLI = path.join(ROOT, 'core/dist/cli.js');
+export const CLI = path.join(ROOT, 'core/bin/tessera.js');
 
 /** fixture is the path of a built fixture module. */
 export const fixture = (name: string): string => path.join(FIXTURES, `${name}.js`);
