@@ -1,0 +1,370 @@
+/**
+ * One allocation cycle, with the semantics of Mesos's hierarchical allocator (`__generateOffers`).
+ *
+ * Agents are visited in a (seeded) random order. Stage 1 serves roles whose quota guarantees are not
+ * met: for each agent, those roles in DRF order, their frameworks in DRF order, each offered the role's
+ * reservations plus unreserved scalars up to the unmet guarantee, plus — only when it makes progress
+ * on the guarantee — the other resources of the agent within the role's limits and the global headroom.
+ * Stage 2 is fair sharing: for each agent, every role in hierarchical DRF order and its frameworks in
+ * DRF order, each offered everything it may have: reservations of its role or an ancestor, non-scalar
+ * and revocable resources, and unreserved scalars cut down so that the role and its ancestors stay
+ * within their limits and enough unreserved resources stay free for unmet guarantees (headroom).
+ *
+ * A framework is skipped when it is inactive or its role suppressed (it is then inactive in its role's
+ * sorter), when the agent has GPUs and it is not GPU_RESOURCES capable (with filterGpuResources), when
+ * the offer would be smaller than the minimum allocatable size, or when a refused-offer filter covers
+ * it. Resources it lacks the capability for (revocable, shared, refined reservations) are left out.
+ * Offered resources leave the agent's available resources until recovered.
+ */
+import type { AgentState, EngineState, FrameworkState, Membership, RoleState } from './engine-state';
+import { at, QuantityVector } from './quantities';
+import { ResourceEntry, Resources } from './resources';
+import type { SorterClient } from './sorter';
+import type { Allocation } from './types';
+
+/** Offers made during a cycle, merged per (framework, agent, role). */
+class OfferBook {
+  private readonly offers: { frameworkId: string; agentId: string; role: string; resources: Resources }[] = [];
+  private index: Map<string, number> | null = null;
+
+  /**
+   * Adds an offer of unallocated `resources` (not mutated afterwards by the caller); merges with an
+   * earlier one of the same framework, agent and role once merging is on.
+   */
+  add(frameworkId: string, agentId: string, role: string, resources: Resources): void {
+    if (this.index !== null) {
+      const key = `${frameworkId}\u0000${agentId}\u0000${role}`;
+      const at = this.index.get(key);
+      if (at !== undefined) {
+        this.offers[at].resources = this.offers[at].resources.plus(resources);
+        return;
+      }
+      this.index.set(key, this.offers.length);
+    }
+    this.offers.push({ frameworkId, agentId, role, resources });
+  }
+
+  /** Starts merging: after stage 1, a framework may get a second offer for the same agent and role. */
+  enableMerging(): void {
+    if (this.index !== null || this.offers.length === 0) return;
+    this.index = new Map();
+    this.offers.forEach((o, i) => this.index!.set(`${o.frameworkId}\u0000${o.agentId}\u0000${o.role}`, i));
+  }
+
+  /** The offers as ABI messages. */
+  toAllocations(): Allocation[] {
+    return this.offers.map((o) => ({ frameworkId: o.frameworkId, agentId: o.agentId, role: o.role, resources: o.resources.toProto(o.role) }));
+  }
+}
+
+/** Required headroom, recomputed lazily after allocations that may change it. */
+class Headroom {
+  private required: QuantityVector = [];
+  private stale = true;
+
+  constructor(private readonly state: EngineState) {}
+
+  /** Marks the requirement stale after an allocation to a role. */
+  touched(): void {
+    this.stale = true;
+  }
+
+  /** How much unreserved non-revocable `id` may be given away without eating into unmet guarantees. */
+  surplus(id: number): number {
+    if (this.stale) {
+      this.required = this.state.quota.hasGuarantees() ? this.state.quota.requiredHeadroom() : [];
+      this.stale = false;
+    }
+    const need = at(this.required, id);
+    return need === 0 ? Infinity : Math.max(0, at(this.state.freeQuotaScalars, id) - need);
+  }
+}
+
+/** Per-name budget while cutting one offer down (tiny: an offer names a handful of resources). */
+class Budget {
+  private ids: number[] = [];
+  private used: number[] = [];
+
+  reset(): void {
+    this.ids.length = 0;
+    this.used.length = 0;
+  }
+
+  taken(id: number): number {
+    const i = this.ids.indexOf(id);
+    return i < 0 ? 0 : this.used[i];
+  }
+
+  take(id: number, milli: number): void {
+    const i = this.ids.indexOf(id);
+    if (i < 0) {
+      this.ids.push(id);
+      this.used.push(milli);
+    } else this.used[i] += milli;
+  }
+}
+
+/** Runs one allocation cycle at `nowMs` over the given agents (all when absent); returns the offers. */
+export function runCycle(state: EngineState, nowMs: number, agentIds?: readonly string[]): Allocation[] {
+  if (state.paused) return [];
+  const agents = candidateAgents(state, agentIds);
+  const book = new OfferBook();
+  if (agents.length === 0) return [];
+  const headroom = new Headroom(state);
+  if (state.quota.hasGuarantees()) {
+    stage1(state, agents, nowMs, book, headroom);
+    book.enableMerging();
+    // Reshuffle so that stage 1's preference for the first agents does not carry over (as Mesos).
+    shuffle(state, agents);
+  }
+  stage2(state, agents, nowMs, book, headroom);
+  return book.toAllocations();
+}
+
+function candidateAgents(state: EngineState, agentIds?: readonly string[]): AgentState[] {
+  let agents: AgentState[];
+  if (agentIds !== undefined && agentIds.length > 0) {
+    const seen = new Set<AgentState>();
+    for (const id of agentIds) {
+      const a = state.agents.get(id);
+      if (a !== undefined && a.active) seen.add(a);
+    }
+    agents = Array.from(seen);
+  } else {
+    agents = state.agentList.filter((a) => a.active);
+  }
+  shuffle(state, agents);
+  return agents;
+}
+
+function shuffle(state: EngineState, agents: AgentState[]): void {
+  if (state.options.shuffleSeed === null) return;
+  for (let i = agents.length - 1; i > 0; i--) {
+    const j = state.random(i + 1);
+    const t = agents[i];
+    agents[i] = agents[j];
+    agents[j] = t;
+  }
+}
+
+/** Leaves out what the framework cannot take: revocable, shared, refined reservations. */
+function stripIncapable(offer: Resources, fw: FrameworkState): Resources {
+  if (fw.revocable && fw.shared && fw.refinement) return offer;
+  const keep = (e: ResourceEntry): boolean =>
+    (fw.revocable || !e.kind.revocable) && (fw.shared || !e.kind.shared) && (fw.refinement || !e.kind.refined);
+  for (const e of offer.entries) if (!keep(e)) return offer.filter(keep);
+  return offer;
+}
+
+function isFilteredOut(state: EngineState, m: Membership, agent: AgentState, offer: Resources, nowMs: number): boolean {
+  return !offer.meets(state.options.minAllocatable) || state.isFiltered(agent, m, offer, nowMs);
+}
+
+function gpuBlocked(state: EngineState, agent: AgentState, fw: FrameworkState): boolean {
+  return state.options.filterGpuResources && agent.hasGpu && !fw.gpu;
+}
+
+/** Stage 1: roles with unmet guarantees get up to their guarantee first. */
+function stage1(state: EngineState, agents: AgentState[], nowMs: number, book: OfferBook, headroom: Headroom): void {
+  const quota = state.quota;
+  const roles: RoleState[] = [];
+  for (const name of quota.guaranteedRoles()) {
+    const rs = state.roles.get(name);
+    if (rs !== undefined && rs.sorter.activeCount > 0 && quota.isUnsatisfied(name)) roles.push(rs);
+  }
+  if (roles.length === 0) return;
+  const key = (rs: RoleState): number => state.roleSorter.dominantShare(rs.name) / (state.weights.get(rs.name) ?? 1);
+  const budget = new Budget();
+  const extraBudget = new Budget();
+  for (const agent of agents) {
+    if (agent.available.isEmpty()) continue;
+    // Few roles have quota, so ordering them by DRF share per agent is cheap.
+    const ordered = roles
+      .filter((rs) => quota.isUnsatisfied(rs.name))
+      .map((rs) => ({ rs, share: key(rs) }))
+      .sort((a, b) => a.share - b.share || (a.rs.name < b.rs.name ? -1 : 1));
+    if (ordered.length === 0) return;
+    for (const { rs } of ordered) {
+      rs.sorter.beginWalk();
+      try {
+        for (let c = rs.sorter.nextInWalk(); c !== null; c = rs.sorter.nextInWalk()) {
+          if (!quota.isUnsatisfied(rs.name) || agent.available.isEmpty()) break;
+          const m = c.owner!;
+          const fw = m.fw;
+          if (gpuBlocked(state, agent, fw)) continue;
+          const offer = stripIncapable(guaranteeOffer(state, agent, rs.name, headroom, budget, extraBudget), fw);
+          if (offer.isEmpty() || isFilteredOut(state, m, agent, offer, nowMs)) continue;
+          state.allocate(agent, m, offer);
+          book.add(fw.id, agent.id, rs.name, offer);
+          headroom.touched();
+        }
+      } finally {
+        rs.sorter.endWalk();
+      }
+    }
+  }
+}
+
+/**
+ * The stage 1 offer of `agent` to `role`: unreserved scalars up to the unmet guarantee, and only when
+ * there are some, also the role's own reservations, non-scalar and revocable resources, and further
+ * unreserved scalars within the role's limits and the headroom surplus. Empty when it makes no progress.
+ */
+function guaranteeOffer(
+  state: EngineState,
+  agent: AgentState,
+  role: string,
+  headroom: Headroom,
+  budget: Budget,
+  extraBudget: Budget,
+): Resources {
+  const quota = state.quota;
+  const guaranteed: ResourceEntry[] = [];
+  const rest: ResourceEntry[] = [];
+  budget.reset();
+  extraBudget.reset();
+  for (const e of agent.available.entries) {
+    const k = e.kind;
+    if (!k.quotaScalar) {
+      if (k.reserved ? k.reservationRole === role : true) rest.push(e);
+      continue;
+    }
+    // Valid quota has guarantees within limits, but an ancestor's limit may be the tighter one.
+    const g = Math.min(e.milli, Math.min(quota.unsatisfied(role, k.nameId), quota.limitRemaining(role, k.nameId)) - budget.taken(k.nameId));
+    if (g > 0) {
+      guaranteed.push(g === e.milli ? e : { kind: k, milli: g, ranges: null, items: null });
+      budget.take(k.nameId, g);
+    }
+    const extra = e.milli - Math.max(0, g);
+    if (extra > 0) rest.push({ kind: k, milli: extra, ranges: null, items: null });
+  }
+  if (guaranteed.length === 0) return Resources.empty();
+  // Non-guaranteed unreserved scalars are cut to the limits (less what the guarantee part takes) and
+  // to the headroom surplus (the guarantee part lowers free and required headroom alike, so it does
+  // not count there); reservations, non-scalars and revocable resources are always included.
+  const extras: ResourceEntry[] = [];
+  for (const e of rest) {
+    if (!e.kind.quotaScalar) {
+      extras.push(e);
+      continue;
+    }
+    const id = e.kind.nameId;
+    const amount = Math.min(
+      e.milli,
+      quota.limitRemaining(role, id) - budget.taken(id),
+      headroom.surplus(id) - extraBudget.taken(id),
+    );
+    if (amount > 0) {
+      extras.push(amount === e.milli ? e : { kind: e.kind, milli: amount, ranges: null, items: null });
+      budget.take(id, amount);
+      extraBudget.take(id, amount);
+    }
+  }
+  return Resources.fromEntries(guaranteed.concat(extras));
+}
+
+/**
+ * The stage 2 offer of `agent` to `role` before framework capabilities: reservations of the role or an
+ * ancestor, non-scalar and revocable resources, and unreserved scalars within limits and headroom.
+ */
+function fairShareOffer(state: EngineState, agent: AgentState, role: string, headroom: Headroom, budget: Budget): Resources {
+  const entries = agent.available.entries;
+  const quota = state.quota;
+  const limited = quota.hasLimits();
+  const guarded = quota.hasGuarantees();
+  let simple = !limited && !guarded;
+  if (simple) for (const e of entries) if (e.kind.reserved) simple = false;
+  if (simple) return agent.available.clone();
+  const out: ResourceEntry[] = [];
+  budget.reset();
+  for (const e of entries) {
+    const k = e.kind;
+    if (k.reserved) {
+      if (k.allocatableTo(role)) out.push(e);
+      continue;
+    }
+    if (!k.quotaScalar) {
+      out.push(e);
+      continue;
+    }
+    const id = k.nameId;
+    let amount = e.milli;
+    if (limited) amount = Math.min(amount, quota.limitRemaining(role, id) - budget.taken(id));
+    if (guarded) amount = Math.min(amount, headroom.surplus(id) - budget.taken(id));
+    if (amount > 0) {
+      out.push(amount === e.milli ? e : { kind: k, milli: amount, ranges: null, items: null });
+      budget.take(id, amount);
+    }
+  }
+  // A subset of a bag in kind order is still in kind order.
+  return Resources.fromSortedEntries(out);
+}
+
+/**
+ * Which part of the role tree can use the agent: all of it when something unreserved is left, only the
+ * subtree of the reservation role when everything left is reserved to one role, nothing when empty.
+ */
+function walkScope(agent: AgentState): string | undefined {
+  let role: string | null = null;
+  for (const e of agent.available.entries) {
+    if (!e.kind.reserved) return undefined;
+    if (role === null) role = e.kind.reservationRole;
+    else if (role !== e.kind.reservationRole) return undefined;
+  }
+  return role ?? undefined;
+}
+
+/** Stage 2: fair sharing by hierarchical DRF. */
+function stage2(state: EngineState, agents: AgentState[], nowMs: number, book: OfferBook, headroom: Headroom): void {
+  const roleSorter = state.roleSorter;
+  const budget = new Budget();
+  for (const agent of agents) {
+    if (agent.available.isEmpty() || state.refusedByAll(agent, nowMs)) continue;
+    roleSorter.beginWalk(walkScope(agent));
+    try {
+      for (let rc = roleSorter.nextInWalk(); rc !== null; rc = roleSorter.nextInWalk()) {
+        const rs = rc.owner!;
+        if (state.options.filterGpuResources && agent.hasGpu && rs.gpuActive === 0) continue;
+        const offer = fairShareOffer(state, agent, rs.name, headroom, budget);
+        if (offer.isEmpty()) continue;
+        offerToFrameworks(state, agent, rs, offer, nowMs, book, headroom, budget);
+        if (agent.available.isEmpty()) break;
+      }
+    } finally {
+      roleSorter.endWalk();
+    }
+  }
+}
+
+/** Offers a role's share of an agent to the role's frameworks in DRF order. */
+function offerToFrameworks(
+  state: EngineState,
+  agent: AgentState,
+  rs: RoleState,
+  offer: Resources,
+  nowMs: number,
+  book: OfferBook,
+  headroom: Headroom,
+  budget: Budget,
+): void {
+  const sorter = rs.sorter;
+  sorter.beginWalk();
+  try {
+    for (let c: SorterClient<Membership> | null = sorter.nextInWalk(); c !== null; c = sorter.nextInWalk()) {
+      const m = c.owner!;
+      const fw = m.fw;
+      if (gpuBlocked(state, agent, fw)) continue;
+      const toOffer = stripIncapable(offer, fw);
+      if (toOffer.isEmpty() || isFilteredOut(state, m, agent, toOffer, nowMs)) continue;
+      state.allocate(agent, m, toOffer);
+      book.add(fw.id, agent.id, rs.name, toOffer);
+      headroom.touched();
+      if (agent.available.isEmpty()) return;
+      // Limits and headroom moved, and the framework may have left some resources out.
+      offer = fairShareOffer(state, agent, rs.name, headroom, budget);
+      if (offer.isEmpty()) break;
+    }
+  } finally {
+    sorter.endWalk();
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * Quota accounting over the role tree, as Mesos's RoleTree.
+ *
+ * A role consumes quota through its reservations (allocated or not: reservations are bound to the
+ * role) and through the unreserved, non-revocable scalars offered or allocated to it, both summed over
+ * the role and its descendants:
+ *
+ *     consumed(role) = reservations(role subtree) + unreserved allocation(role subtree)
+ *
+ * Guarantees are the minimum the allocator sets aside for a role; limits the maximum it may consume.
+ * Both are per resource name. The tree is kept up to date incrementally by the allocator, so reading a
+ * role's consumption or remaining limit never sums over agents.
+ */
+import { ANY_ROLE } from './kinds';
+import { addAt, at, QuantityVector } from './quantities';
+import type { Resources } from './resources';
+
+/** One role of the tree; handed out by {@link QuotaTree.pin} as an opaque handle. */
+class QuotaNode {
+  /** Scalars reserved to this role or a descendant, milli-units by name id. */
+  readonly reserved: QuantityVector = [];
+  /** Unreserved non-revocable scalars offered or allocated to this role or a descendant. */
+  readonly allocated: QuantityVector = [];
+  /** Guaranteed quantities, or null when the role has none. */
+  guarantees: QuantityVector | null = null;
+  /** Limits by name id, or null when the role has none; names absent are unlimited. */
+  limits: Map<number, number> | null = null;
+  /** Child roles present in the tree. */
+  children = 0;
+  /** Holders that keep the node alive while empty (the allocator pins roles that have frameworks). */
+  pins = 0;
+
+  constructor(
+    /** The role path. */
+    readonly role: string,
+    /** The parent role, or null for a top-level role. */
+    readonly parent: QuotaNode | null,
+  ) {}
+
+  /** Consumed quota of one resource name. */
+  consumed(id: number): number {
+    return at(this.reserved, id) + at(this.allocated, id);
+  }
+
+  isIdle(): boolean {
+    return (
+      this.pins === 0 &&
+      this.children === 0 &&
+      this.guarantees === null &&
+      this.limits === null &&
+      this.reserved.every((v) => v === 0) &&
+      this.allocated.every((v) => v === 0)
+    );
+  }
+}
+
+/** An opaque handle to a pinned role of the quota tree. */
+export interface QuotaHandle {
+  /** The role path. */
+  readonly role: string;
+}
+
+/** The quota accounting tree; see the module comment. */
+export class QuotaTree {
+  private readonly nodes = new Map<string, QuotaNode>();
+  private readonly withGuarantees = new Set<QuotaNode>();
+  private limitCount = 0;
+
+  /** The node of `role`, creating it and its ancestors as needed. */
+  private ensure(role: string): QuotaNode {
+    let node = this.nodes.get(role);
+    if (node !== undefined) return node;
+    const slash = role.lastIndexOf('/');
+    const parent = slash > 0 ? this.ensure(role.slice(0, slash)) : null;
+    node = new QuotaNode(role, parent);
+    if (parent) parent.children++;
+    this.nodes.set(role, node);
+    return node;
+  }
+
+  /** Removes `node` and its ancestors while they hold nothing. */
+  private prune(node: QuotaNode | null): void {
+    while (node !== null && node.isIdle()) {
+      this.nodes.delete(node.role);
+      if (node.parent) node.parent.children--;
+      node = node.parent;
+    }
+  }
+
+  /**
+   * Keeps `role` in the tree while pinned (1) until unpinned (-1); returns the role's handle, valid
+   * while pinned, for {@link trackAllocatedAt}.
+   */
+  pin(role: string, delta: 1 | -1): QuotaHandle {
+    const node = this.ensure(role);
+    node.pins += delta;
+    if (delta < 0) this.prune(node);
+    return node;
+  }
+
+  /** Adds (1) or removes (-1) the reserved scalars of an agent total to their reservation roles. */
+  trackReservations(total: Resources, sign: 1 | -1): void {
+    for (const e of total.entries) {
+      if (!e.kind.reserved || e.kind.valueKind !== 0) continue;
+      const leaf = this.ensure(e.kind.reservationRole);
+      for (let n: QuotaNode | null = leaf; n !== null; n = n.parent) addAt(n.reserved, e.kind.nameId, sign * e.milli);
+      if (sign < 0) this.prune(leaf);
+    }
+  }
+
+  /**
+   * Adds (1) or removes (-1) resources offered or allocated to the pinned role `handle` (only quota
+   * scalars count). Pinned nodes are never pruned, so nothing else needs doing.
+   */
+  trackAllocatedAt(handle: QuotaHandle, resources: Resources, sign: 1 | -1): void {
+    for (const e of resources.entries) {
+      if (!e.kind.quotaScalar) continue;
+      for (let n: QuotaNode | null = handle as QuotaNode; n !== null; n = n.parent) addAt(n.allocated, e.kind.nameId, sign * e.milli);
+    }
+  }
+
+  /** Sets a role's quota; empty guarantees and no limits clear it (Mesos's default quota). */
+  setQuota(role: string, guarantees: QuantityVector, limits: Map<number, number>): void {
+    if (role === '' || role === ANY_ROLE) throw new Error(`quota cannot be set on role '${role}'`);
+    for (const [id, limit] of limits) {
+      if (at(guarantees, id) > limit) throw new Error(`quota of role '${role}': a guarantee exceeds its limit`);
+    }
+    const node = this.ensure(role);
+    if (node.limits !== null) this.limitCount--;
+    const hasGuarantee = guarantees.some((v) => v > 0);
+    node.guarantees = hasGuarantee ? guarantees.slice() : null;
+    node.limits = limits.size > 0 ? new Map(limits) : null;
+    if (node.limits !== null) this.limitCount++;
+    if (hasGuarantee) this.withGuarantees.add(node);
+    else this.withGuarantees.delete(node);
+    this.prune(node);
+  }
+
+  /** Whether any role has a guarantee. */
+  hasGuarantees(): boolean {
+    return this.withGuarantees.size > 0;
+  }
+
+  /** Whether any role has a limit. */
+  hasLimits(): boolean {
+    return this.limitCount > 0;
+  }
+
+  /** Roles with a guarantee. */
+  guaranteedRoles(): string[] {
+    return Array.from(this.withGuarantees, (n) => n.role);
+  }
+
+  /** A role's guarantees (empty when none). */
+  guarantees(role: string): readonly number[] {
+    return this.nodes.get(role)?.guarantees ?? [];
+  }
+
+  /** A role's consumed quota, milli-units by name id. */
+  consumed(role: string): QuantityVector {
+    const node = this.nodes.get(role);
+    if (!node) return [];
+    const n = Math.max(node.reserved.length, node.allocated.length);
+    const out: QuantityVector = [];
+    for (let i = 0; i < n; i++) out.push(node.consumed(i));
+    return out;
+  }
+
+  /** How much of name `id` the role still lacks to meet its guarantee (0 when met or none). */
+  unsatisfied(role: string, id: number): number {
+    const node = this.nodes.get(role);
+    if (!node || node.guarantees === null) return 0;
+    return Math.max(0, at(node.guarantees, id) - node.consumed(id));
+  }
+
+  /** Whether the role lacks anything to meet its guarantee. */
+  isUnsatisfied(role: string): boolean {
+    const node = this.nodes.get(role);
+    if (!node || node.guarantees === null) return false;
+    for (let id = 0; id < node.guarantees.length; id++) if (node.guarantees[id] > node.consumed(id)) return true;
+    return false;
+  }
+
+  /**
+   * How much more of name `id` the role may consume before it or an ancestor reaches its limit:
+   * Infinity when no limit applies, 0 when already at or above one.
+   */
+  limitRemaining(role: string, id: number): number {
+    if (this.limitCount === 0) return Infinity;
+    const found = this.nodes.get(role);
+    if (found === undefined) {
+      // A role unknown to the tree has consumed nothing, but its ancestors' limits still apply.
+      const slash = role.lastIndexOf('/');
+      return slash <= 0 ? Infinity : this.limitRemaining(role.slice(0, slash), id);
+    }
+    let remaining = Infinity;
+    for (let node: QuotaNode | null = found; node !== null; node = node.parent) {
+      const limit = node.limits?.get(id);
+      if (limit !== undefined) remaining = Math.min(remaining, Math.max(0, limit - node.consumed(id)));
+    }
+    return remaining;
+  }
+
+  /**
+   * The unreserved headroom the allocator must keep free for unmet guarantees: the sum, over roles with
+   * a guarantee and no guaranteed ancestor, of guarantee − consumed (never negative). A child's
+   * guarantee is part of its parent's, so counting only the topmost guaranteed roles avoids counting
+   * it twice.
+   */
+  requiredHeadroom(): QuantityVector {
+    const out: QuantityVector = [];
+    for (const node of this.withGuarantees) {
+      let covered = false;
+      for (let p = node.parent; p !== null; p = p.parent) if (p.guarantees !== null) covered = true;
+      if (covered) continue;
+      const g = node.guarantees!;
+      for (let id = 0; id < g.length; id++) {
+        const need = g[id] - node.consumed(id);
+        if (need > 0) addAt(out, id, need);
+      }
+    }
+    return out;
+  }
+}
