@@ -31,7 +31,7 @@ export function agentOf(s: EngineState, id: string, op: string): AgentState {
  * Parses held resources into unallocated bags by allocation role. Resources without one take `role`
  * when given, else the framework's only role; throws when neither settles it.
  */
-export function heldByRole(
+function heldByRole(
   s: EngineState,
   list: readonly Resource[] | undefined,
   frameworkId: string,
@@ -72,6 +72,7 @@ export function addAgent(s: EngineState, agent: AllocatorAgent): void {
     hasGpu: hasGpus(total),
     capabilities: (agent.capabilities ?? []).slice(),
     filters: null,
+    refusal: null,
   };
   // Parse everything first so that a malformed input leaves no half-added agent behind.
   const used = (agent.used ?? []).map((u) => ({
@@ -104,6 +105,7 @@ export function updateAgent(s: EngineState, update: UpdateAgent): void {
   s.trackTotal(agent.total, -1);
   agent.total = total;
   agent.hasGpu = hasGpus(total);
+  agent.refusal = null;
   s.trackTotal(total, 1);
   s.setAvailable(agent, s.recomputeAvailable(agent));
   agent.overcommitted = !total.contains(s.heldOn(agent));

@@ -14,7 +14,9 @@
  * sorter), when the agent has GPUs and it is not GPU_RESOURCES capable (with filterGpuResources), when
  * the offer would be smaller than the minimum allocatable size, or when a refused-offer filter covers
  * it. Resources it lacks the capability for (revocable, shared, refined reservations) are left out.
- * Offered resources leave the agent's available resources until recovered.
+ * Offered resources leave the agent's available resources until recovered. An agent that every active
+ * framework refuses outright (filters covering all it has, or the GPU rule) is skipped without walking
+ * the roles, which keeps cycles cheap when frameworks decline for long periods instead of suppressing.
  */
 import type { AgentState, EngineState, FrameworkState, Membership, RoleState } from './engine-state';
 import { at, QuantityVector } from './quantities';
@@ -62,6 +64,7 @@ class Headroom {
   private required: QuantityVector = [];
   private stale = true;
 
+  /** Starts stale: the first question computes the requirement. */
   constructor(private readonly state: EngineState) {}
 
   /** Marks the requirement stale after an allocation to a role. */
@@ -82,25 +85,32 @@ class Headroom {
 
 /** Per-name budget while cutting one offer down (tiny: an offer names a handful of resources). */
 class Budget {
-  private ids: number[] = [];
-  private used: number[] = [];
+  private readonly ids: number[] = [];
+  private readonly used: number[] = [];
+  // Counted rather than truncated: setting an array's length is slow in V8.
+  private count = 0;
 
+  /** Starts a new offer. */
   reset(): void {
-    this.ids.length = 0;
-    this.used.length = 0;
+    this.count = 0;
   }
 
+  /** How much of name `id` the offer already took. */
   taken(id: number): number {
-    const i = this.ids.indexOf(id);
-    return i < 0 ? 0 : this.used[i];
+    for (let i = 0; i < this.count; i++) if (this.ids[i] === id) return this.used[i];
+    return 0;
   }
 
+  /** Records that the offer took `milli` of name `id`. */
   take(id: number, milli: number): void {
-    const i = this.ids.indexOf(id);
-    if (i < 0) {
-      this.ids.push(id);
-      this.used.push(milli);
-    } else this.used[i] += milli;
+    for (let i = 0; i < this.count; i++) {
+      if (this.ids[i] === id) {
+        this.used[i] += milli;
+        return;
+      }
+    }
+    this.ids[this.count] = id;
+    this.used[this.count++] = milli;
   }
 }
 

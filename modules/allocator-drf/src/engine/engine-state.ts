@@ -15,113 +15,15 @@
  * master failover the agents re-register first). Those records are "orphans": counted as unavailable
  * on the agent, but entering the sorters only once the framework is added, as in Mesos.
  */
-import { DrfSorter, ShareBasis, SorterClient } from './sorter';
-import { QuotaHandle, QuotaTree } from './quota-tree';
+import { DrfSorter, ShareBasis } from './sorter';
+import { QuotaTree } from './quota-tree';
 import { AgentFilters } from './offer-filters';
 import { Resources } from './resources';
 import { addAt, QuantityVector } from './quantities';
 import type { ResolvedOptions } from './options';
+import { AgentState, FrameworkState, HoldingRecord, Membership, RoleState } from './state-types';
 
-/** What one framework holds on one agent in one role (unallocated resources). */
-export interface HoldingRecord {
-  /** The framework id. */
-  readonly frameworkId: string;
-  /** The role the resources are allocated to. */
-  readonly role: string;
-  /** The resources, without allocation role; mutated in place as offers and recoveries come. */
-  readonly res: Resources;
-  /** The framework's membership in the role; null while the framework is unknown (an orphan). */
-  member: Membership | null;
-}
-
-/** One agent. */
-export interface AgentState {
-  /** The agent id. */
-  readonly id: string;
-  /** Position in {@link EngineState.agentList}. */
-  listIndex: number;
-  /** All resources, without allocation roles. */
-  total: Resources;
-  /** What is neither offered nor used: total minus every holding. */
-  available: Resources;
-  /** Offered or used resources, per framework and role (few per agent, hence an array). */
-  readonly holdings: HoldingRecord[];
-  /** Whether the total no longer contains what is held (it shrank); recovery then recomputes. */
-  overcommitted: boolean;
-  /** Whether the agent may receive offers. */
-  active: boolean;
-  /** Whether the total has GPUs (Mesos offers such agents only to GPU_RESOURCES frameworks). */
-  hasGpu: boolean;
-  /** Agent capabilities as reported. */
-  capabilities: string[];
-  /** Refused-offer filters on this agent, by membership; null until the first one. */
-  filters: AgentFilters<Membership> | null;
-}
-
-/** One framework. */
-export interface FrameworkState {
-  /** The framework id. */
-  readonly id: string;
-  /** Subscribed roles. */
-  roles: Set<string>;
-  /** Subscribed roles whose offers are suppressed. */
-  suppressed: Set<string>;
-  /** Whether the framework may receive offers (connected). */
-  active: boolean;
-  /** GPU_RESOURCES capability. */
-  gpu: boolean;
-  /** REVOCABLE_RESOURCES capability. */
-  revocable: boolean;
-  /** SHARED_RESOURCES capability. */
-  shared: boolean;
-  /** RESERVATION_REFINEMENT capability. */
-  refinement: boolean;
-  /** Memberships by role. */
-  readonly memberships: Map<string, Membership>;
-}
-
-/** A framework's part in one role. */
-export class Membership {
-  /** The framework's client in the role's sorter. */
-  readonly client: SorterClient<Membership>;
-  /** Holding records of the framework in this role (one per agent). */
-  records = 0;
-  /** Agents on which this membership has refused-offer filters (may include agents whose filters expired). */
-  readonly filteredAgents = new Set<AgentState>();
-
-  /** Creates the membership and its (inactive) client in the role's sorter. */
-  constructor(
-    /** The framework. */
-    readonly fw: FrameworkState,
-    /** The role. */
-    readonly rs: RoleState,
-  ) {
-    this.client = rs.sorter.add(fw.id, this);
-  }
-}
-
-/** One role that has frameworks. */
-export class RoleState {
-  /** The role's frameworks, by DRF share within the role. */
-  readonly sorter: DrfSorter<Membership>;
-  /** The role's client in the role sorter. */
-  readonly client: SorterClient<RoleState>;
-  /** Active GPU_RESOURCES frameworks of the role (lets GPU agents skip roles that cannot use them). */
-  gpuActive = 0;
-
-  /** Creates the role with an empty framework sorter and an (inactive) client in the role sorter. */
-  constructor(
-    /** The role path. */
-    readonly name: string,
-    roleSorter: DrfSorter<RoleState>,
-    basis: ShareBasis,
-    /** The role's node in the quota tree (pinned while the role exists). */
-    readonly quota: QuotaHandle,
-  ) {
-    this.sorter = new DrfSorter<Membership>(basis, false);
-    this.client = roleSorter.add(name, this);
-  }
-}
+export { Membership, RoleState, type AgentState, type FrameworkState, type HoldingRecord } from './state-types';
 
 /** The allocator's state; see the module comment. */
 export class EngineState {
@@ -153,6 +55,8 @@ export class EngineState {
   activeMembers = 0;
   /** Active memberships of frameworks without GPU_RESOURCES. */
   activeNonGpuMembers = 0;
+  /** Bumped whenever a membership becomes active or inactive. */
+  activityEpoch = 0;
   /** Whether allocation is paused. */
   paused = false;
   /** The latest time the engine was told (ms); default time of filters created without one. */
@@ -219,6 +123,7 @@ export class EngineState {
     if (active) rs.sorter.activate(m.client);
     else rs.sorter.deactivate(m.client);
     const delta = active ? 1 : -1;
+    this.activityEpoch++;
     this.activeMembers += delta;
     if (m.fw.gpu) rs.gpuActive += delta;
     else this.activeNonGpuMembers += delta;
@@ -279,12 +184,16 @@ export class EngineState {
   refusedByAll(agent: AgentState, nowMs: number): boolean {
     if (agent.filters === null || agent.filters.size === 0) return false;
     const refusing = agent.filters.refusingAll(agent.available, nowMs);
+    const memo = agent.refusal;
+    const version = agent.filters.coveringVersion;
+    if (memo !== null && memo.version === version && memo.epoch === this.activityEpoch) return memo.refused;
     const gpuBlocks = this.options.filterGpuResources && agent.hasGpu;
     const needed = gpuBlocks ? this.activeMembers - this.activeNonGpuMembers : this.activeMembers;
-    if (refusing.size < needed) return false;
     let n = 0;
-    for (const m of refusing) if (m.client.active && (!gpuBlocks || m.fw.gpu)) n++;
-    return n >= needed;
+    if (refusing.size >= needed) for (const m of refusing) if (m.client.active && (!gpuBlocks || m.fw.gpu)) n++;
+    const refused = n >= needed;
+    agent.refusal = { version, epoch: this.activityEpoch, refused };
+    return refused;
   }
 
   /** Whether member `m` refuses `offer` (unallocated resources of `agent`) at `nowMs`. */

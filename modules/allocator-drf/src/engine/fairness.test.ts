@@ -3,6 +3,7 @@
  * decline the rest, cycle after cycle, and their dominant shares must stay as DRF says.
  */
 import { DrfAllocator } from './allocator';
+import { parseResources } from './resource-text';
 import { agentMsg, frameworkMsg, launchFromOffer, Rng, TaskShape, taskShare } from './test-support';
 
 const T0 = 1_700_000_000_000;
@@ -123,6 +124,38 @@ describe('DRF fairness', () => {
       expect(light).toBeGreaterThan(3);
       expect(Math.abs(heavy - 2 * light)).toBeLessThanOrEqual(2);
     }
+  });
+
+  it('shares between subtrees first: eng/ml and eng/web together get what sales gets', () => {
+    const engine = new DrfAllocator();
+    for (let i = 0; i < 40; i++) engine.addAgent(agentMsg(`a${i}`, 'cpus:4;mem:4096'));
+    engine.addFramework(frameworkMsg('ml', ['eng/ml']));
+    engine.addFramework(frameworkMsg('web', ['eng/web']));
+    engine.addFramework(frameworkMsg('sales', ['sales']));
+    const perRole = new Map<string, number>();
+    for (const o of engine.allocate(T0)) perRole.set(o.role, (perRole.get(o.role) ?? 0) + 1);
+    expect(perRole.get('sales')).toBe(20);
+    expect(perRole.get('eng/ml')).toBe(10);
+    expect(perRole.get('eng/web')).toBe(10);
+    expect(engine.roleShare('eng')).toBeCloseTo(0.5);
+    engine.updateWeights([{ role: 'eng', weight: 3 }]);
+    expect(engine.roleOrder()[0]).toMatch(/^eng\//);
+  });
+
+  it('leaves excluded resource names out of dominant shares', () => {
+    const run = (excluded: string[]): string => {
+      const engine = new DrfAllocator({ fairnessExcludeResourceNames: excluded });
+      engine.addAgent(agentMsg('big', 'cpus:100;mem:100000;disk:1000000'));
+      engine.addAgent(agentMsg('next', 'cpus:1;mem:1'));
+      engine.addFramework(frameworkMsg('disky', ['d']));
+      engine.addFramework(frameworkMsg('cpuy', ['c']));
+      // disky holds most of the disk, cpuy a fifth of the cpus.
+      engine.updateAllocation({ frameworkId: 'disky', agentId: 'big', role: 'd', resources: parseResources('disk:900000') });
+      engine.updateAllocation({ frameworkId: 'cpuy', agentId: 'big', role: 'c', resources: parseResources('cpus:20') });
+      return engine.allocate(T0, ['next'])[0].frameworkId;
+    };
+    expect(run([])).toBe('cpuy');
+    expect(run(['disk'])).toBe('disky');
   });
 
   it('spreads a whole cycle of equal agents evenly between equal roles', () => {

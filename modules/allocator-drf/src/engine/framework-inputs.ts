@@ -11,7 +11,7 @@ import { Resources } from './resources';
 import type { AllocatorFramework, FrameworkInfo, OfferFilter } from './types';
 
 /** The roles of a framework: its `roles`, or "*" when it names none. */
-export function frameworkRoles(info: FrameworkInfo | undefined): Set<string> {
+function frameworkRoles(info: FrameworkInfo | undefined): Set<string> {
   const roles = (info?.roles ?? []).filter((r) => r !== '');
   return new Set(roles.length > 0 ? roles : ['*']);
 }
@@ -25,7 +25,7 @@ function applyCapabilities(fw: FrameworkState, info: FrameworkInfo | undefined):
 }
 
 /** The framework `id`, or an AllocatorError naming the operation. */
-export function frameworkOf(s: EngineState, id: string, op: string): FrameworkState {
+function frameworkOf(s: EngineState, id: string, op: string): FrameworkState {
   const fw = s.frameworks.get(id);
   if (fw === undefined) throw new AllocatorError(`${op}: unknown framework '${id}'`);
   return fw;

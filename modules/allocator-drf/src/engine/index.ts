@@ -19,7 +19,16 @@ export {
   isAllocatable,
 } from './resources';
 export { parseResources } from './resource-text';
-export { ResourceError } from './values';
+export {
+  ResourceError,
+  rangesFromProto,
+  rangesToProto,
+  unionRanges,
+  subtractRanges,
+  containsRanges,
+  rangesSize,
+  type RangeList,
+} from './values';
 export { ResourceKind, ANY_ROLE, SCALAR, RANGES, SET, type ValueKind, nameId, nameOf } from './kinds';
 export {
   MILLI,

@@ -46,11 +46,6 @@ export function nameOf(id: number): string {
   return names[id];
 }
 
-/** How many names are registered; quantity vectors never need to be longer. */
-export function nameCount(): number {
-  return names.length;
-}
-
 // The common names get the first ids so the usual quantity vectors stay short.
 for (const n of ['cpus', 'mem', 'disk', 'gpus', 'ports']) nameId(n);
 
@@ -68,7 +63,7 @@ export interface NormalizedReservation {
 
 /** An interned resource identity: everything about a resource except its amount. */
 export class ResourceKind {
-  /** Ids of the kinds this one becomes when allocated to a role, created on first use. */
+  /** The kinds this one becomes when allocated to a role, by role, created on first use. */
   private readonly allocatedTo = new Map<string, ResourceKind>();
 
   /**
@@ -161,7 +156,7 @@ export class ResourceKind {
     return r;
   }
 
-
+  /** Proto metadata shared by every resource of the kind, built on first use. */
   private meta: { reservations?: ReservationInfo[]; allocationInfo?: { role?: string } } | null = null;
 
   private protoMeta(): { reservations?: ReservationInfo[]; allocationInfo?: { role?: string } } {
@@ -202,7 +197,6 @@ function reservationToProto(r: NormalizedReservation): ReservationInfo {
 }
 
 const kindsByKey = new Map<string, ResourceKind>();
-const kindsById: ResourceKind[] = [];
 
 function reservationsKey(reservations: readonly NormalizedReservation[]): string {
   let key = '';
@@ -215,7 +209,7 @@ function reservationsKey(reservations: readonly NormalizedReservation[]): string
 }
 
 /** Interns the kind with the given metadata, creating it on first use. */
-export function internKind(
+function internKind(
   name: string,
   valueKind: ValueKind,
   reservations: readonly NormalizedReservation[],
@@ -232,7 +226,7 @@ export function internKind(
     const unallocated =
       allocationRole === null ? null : internKind(name, valueKind, reservations, null, shared, revocable, providerId);
     kind = new ResourceKind(
-      kindsById.length,
+      kindsByKey.size,
       key,
       name,
       nameId(name),
@@ -244,7 +238,6 @@ export function internKind(
       providerId,
       unallocated,
     );
-    kindsById.push(kind);
     kindsByKey.set(key, kind);
   }
   return kind;
@@ -269,7 +262,7 @@ function normalizeReservations(list: readonly ReservationInfo[] | undefined): re
 }
 
 /** The value representation of a proto resource; proto3 leaves the default SCALAR type absent. */
-export function valueKindOf(r: Resource): ValueKind {
+function valueKindOf(r: Resource): ValueKind {
   switch (r.type) {
     case 'SCALAR':
       return SCALAR;

@@ -15,7 +15,7 @@
  * Time is whatever the caller says it is: a filter with `expiresAtMs` is in force while
  * `nowMs < expiresAtMs`. Expired filters are dropped by {@link AgentFilters.sweep} and cache rebuilds.
  */
-import type { Resources, ResourceEntry } from './resources';
+import type { Resources } from './resources';
 
 /** One filter: refused resources (without allocation role) and when it stops applying. */
 export interface FilterEntry {
@@ -29,9 +29,16 @@ export interface FilterEntry {
 export class AgentFilters<K> {
   private readonly byKey = new Map<K, FilterEntry[]>();
   private count = 0;
-  private covering: Set<K> = new Set();
-  private coveringFor: readonly ResourceEntry[] | null = null;
-  private coveringUntil = -Infinity;
+  // Cache of refusingAll(): the parties whose filters cover `coveredFor`, valid before `coveredUntil`.
+  private covering = new Set<K>();
+  private coveredFor: Resources | null = null;
+  private coveredUntil = -Infinity;
+  private version = 0;
+
+  /** Changes whenever the answer of {@link refusingAll} may have changed. */
+  get coveringVersion(): number {
+    return this.version;
+  }
 
   /** How many filters are stored (expired ones included until swept). */
   get size(): number {
@@ -54,7 +61,14 @@ export class AgentFilters<K> {
     if (list === undefined) this.byKey.set(key, [{ resources, expiresAtMs }]);
     else list.push({ resources, expiresAtMs });
     this.count++;
-    this.coveringFor = null;
+    // Keep the cache: one check of the new filter updates it.
+    if (this.coveredFor !== null) {
+      if (resources.contains(this.coveredFor) && !this.covering.has(key)) {
+        this.covering.add(key);
+        this.version++;
+      }
+      if (expiresAtMs < this.coveredUntil) this.coveredUntil = expiresAtMs;
+    }
   }
 
   /** Removes every filter of `key` (revive, deactivation, leaving a role). */
@@ -63,7 +77,7 @@ export class AgentFilters<K> {
     if (list === undefined) return;
     this.count -= list.length;
     this.byKey.delete(key);
-    this.coveringFor = null;
+    if (this.covering.delete(key)) this.version++;
   }
 
   /** Whether `key` refuses `offer` (unallocated resources of this agent) at `nowMs`. */
@@ -76,10 +90,18 @@ export class AgentFilters<K> {
 
   /**
    * The parties refusing all of `available` (the agent's available resources) at `nowMs`. Cached
-   * while `available` keeps its entries, no filter is added or removed and none expires.
+   * while the available resources keep their content and no filter expires; filters added meanwhile
+   * update the cache one by one.
    */
   refusingAll(available: Resources, nowMs: number): ReadonlySet<K> {
-    if (this.coveringFor === available.entries && nowMs < this.coveringUntil) return this.covering;
+    if (nowMs < this.coveredUntil && this.coveredFor !== null) {
+      if (this.coveredFor.entries === available.entries) return this.covering;
+      // Resources that were offered and declined come back as equal, not identical, bags.
+      if (this.coveredFor.equals(available)) {
+        this.coveredFor = available.clone();
+        return this.covering;
+      }
+    }
     this.sweep(nowMs);
     const covering = new Set<K>();
     let until = Infinity;
@@ -91,8 +113,9 @@ export class AgentFilters<K> {
       }
     }
     this.covering = covering;
-    this.coveringFor = available.entries;
-    this.coveringUntil = until;
+    this.coveredFor = available.clone();
+    this.coveredUntil = until;
+    this.version++;
     return covering;
   }
 
@@ -100,17 +123,16 @@ export class AgentFilters<K> {
   sweep(nowMs: number): number {
     let earliest = Infinity;
     for (const [key, list] of this.byKey) {
-      const kept = list.filter((f) => f.expiresAtMs > nowMs);
-      if (kept.length !== list.length) {
-        this.count -= list.length - kept.length;
-        this.coveringFor = null;
-        if (kept.length === 0) {
-          this.byKey.delete(key);
-          continue;
-        }
-        this.byKey.set(key, kept);
+      let expired = 0;
+      for (const f of list) {
+        if (f.expiresAtMs <= nowMs) expired++;
+        else if (f.expiresAtMs < earliest) earliest = f.expiresAtMs;
       }
-      for (const f of kept) if (f.expiresAtMs < earliest) earliest = f.expiresAtMs;
+      if (expired === 0) continue;
+      this.count -= expired;
+      this.coveredFor = null;
+      if (expired === list.length) this.byKey.delete(key);
+      else this.byKey.set(key, list.filter((f) => f.expiresAtMs > nowMs));
     }
     return earliest;
   }

@@ -44,13 +44,6 @@ export function at(v: readonly number[], id: number): number {
   return id < v.length ? v[id] : 0;
 }
 
-/** A vector from a `{name: value}` record of decimal amounts. */
-export function vectorFromRecord(record: Readonly<Record<string, number>>): QuantityVector {
-  const v: QuantityVector = [];
-  for (const [name, value] of Object.entries(record)) addAt(v, nameId(name), toMilli(value));
-  return v;
-}
-
 /** A `{name: value}` record of decimal amounts from a vector, omitting zeros. */
 export function vectorToRecord(v: readonly number[]): Record<string, number> {
   const out: Record<string, number> = {};

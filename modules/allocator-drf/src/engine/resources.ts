@@ -12,181 +12,24 @@
  * Shared resources are treated as ordinary resources: one copy each (Mesos counts copies of shared
  * volumes; Tessera does not offer a shared volume to several frameworks at once).
  */
-import { allocationInfoOf, allocationRoleOf, kindOf, RANGES, ResourceKind, SCALAR } from './kinds';
-import { addAt, fromMilli, MILLI, MinAllocatable, QuantityVector, toMilli, vectorToRecord } from './quantities';
-import type { Resource } from './types';
+import { allocationInfoOf, allocationRoleOf, RANGES, SCALAR } from './kinds';
+import { addAt, fromMilli, MinAllocatable, QuantityVector, vectorToRecord } from './quantities';
 import {
-  containsRanges,
-  containsSet,
-  equalRanges,
-  equalSets,
-  formatRanges,
-  rangesFromProto,
-  rangesSize,
-  rangesToProto,
-  setFromProto,
-  subtractRanges,
-  subtractSets,
-  unionRanges,
-  unionSets,
-} from './values';
+  entryFromProto,
+  entryQuantity,
+  entryToProto,
+  equalEntries,
+  formatEntry,
+  mergeAdd,
+  mergeSubtract,
+  normalize,
+  ResourceEntry,
+  containsEntry,
+} from './resource-entries';
+import type { Resource } from './types';
+import { rangesToProto } from './values';
 
-/** One resource of a bag: a kind and its amount in the member matching the kind's value type. */
-export interface ResourceEntry {
-  /** The interned identity. */
-  readonly kind: ResourceKind;
-  /** Scalar amount in milli-units (0 for ranges and sets). */
-  readonly milli: number;
-  /** Coalesced ranges for RANGES kinds, else null. */
-  readonly ranges: readonly number[] | null;
-  /** Sorted items for SET kinds, else null. */
-  readonly items: readonly string[] | null;
-}
-
-function scalarEntry(kind: ResourceKind, milli: number): ResourceEntry {
-  return { kind, milli, ranges: null, items: null };
-}
-
-
-function isEmptyEntry(e: ResourceEntry): boolean {
-  return e.kind.valueKind === SCALAR ? e.milli <= 0 : e.kind.valueKind === RANGES ? e.ranges!.length === 0 : e.items!.length === 0;
-}
-
-function addEntries(a: ResourceEntry, b: ResourceEntry): ResourceEntry {
-  switch (a.kind.valueKind) {
-    case SCALAR:
-      return scalarEntry(a.kind, a.milli + b.milli);
-    case RANGES:
-      return { kind: a.kind, milli: 0, ranges: unionRanges(a.ranges!, b.ranges!), items: null };
-    default:
-      return { kind: a.kind, milli: 0, ranges: null, items: unionSets(a.items!, b.items!) };
-  }
-}
-
-/** `a - b` for entries of the same kind, saturating at empty. */
-function subtractEntries(a: ResourceEntry, b: ResourceEntry): ResourceEntry {
-  switch (a.kind.valueKind) {
-    case SCALAR:
-      return scalarEntry(a.kind, Math.max(0, a.milli - b.milli));
-    case RANGES:
-      return { kind: a.kind, milli: 0, ranges: subtractRanges(a.ranges!, b.ranges!), items: null };
-    default:
-      return { kind: a.kind, milli: 0, ranges: null, items: subtractSets(a.items!, b.items!) };
-  }
-}
-
-function containsEntry(a: ResourceEntry, b: ResourceEntry): boolean {
-  switch (a.kind.valueKind) {
-    case SCALAR:
-      return a.milli >= b.milli;
-    case RANGES:
-      return containsRanges(a.ranges!, b.ranges!);
-    default:
-      return containsSet(a.items!, b.items!);
-  }
-}
-
-function equalEntries(a: ResourceEntry, b: ResourceEntry): boolean {
-  if (a.kind !== b.kind) return false;
-  switch (a.kind.valueKind) {
-    case SCALAR:
-      return a.milli === b.milli;
-    case RANGES:
-      return equalRanges(a.ranges!, b.ranges!);
-    default:
-      return equalSets(a.items!, b.items!);
-  }
-}
-
-/** The quantity of an entry in milli-units: the scalar, or the number of range values or set items. */
-export function entryQuantity(e: ResourceEntry): number {
-  const k = e.kind.valueKind;
-  return k === SCALAR ? e.milli : k === RANGES ? rangesSize(e.ranges!) * MILLI : e.items!.length * MILLI;
-}
-
-/** Merges two entry lists ordered by kind id, adding amounts of equal kinds. */
-function mergeAdd(a: readonly ResourceEntry[], b: readonly ResourceEntry[]): ResourceEntry[] {
-  if (b.length === 0) return a.slice();
-  if (a.length === 0) return b.slice();
-  const out: ResourceEntry[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    const ka = a[i].kind.id;
-    const kb = b[j].kind.id;
-    if (ka < kb) out.push(a[i++]);
-    else if (kb < ka) out.push(b[j++]);
-    else out.push(addEntries(a[i++], b[j++]));
-  }
-  while (i < a.length) out.push(a[i++]);
-  while (j < b.length) out.push(b[j++]);
-  return out;
-}
-
-/** Subtracts entry list b from a (both ordered by kind id), dropping entries that become empty. */
-function mergeSubtract(a: readonly ResourceEntry[], b: readonly ResourceEntry[]): ResourceEntry[] {
-  if (b.length === 0) return a.slice();
-  const out: ResourceEntry[] = [];
-  let j = 0;
-  for (const e of a) {
-    while (j < b.length && b[j].kind.id < e.kind.id) j++;
-    if (j < b.length && b[j].kind === e.kind) {
-      const d = subtractEntries(e, b[j]);
-      if (!isEmptyEntry(d)) out.push(d);
-    } else {
-      out.push(e);
-    }
-  }
-  return out;
-}
-
-/** Whether entries are strictly ordered by kind id and none is empty (the bag invariant). */
-function isNormal(entries: readonly ResourceEntry[]): boolean {
-  for (let i = 0; i < entries.length; i++) {
-    if (isEmptyEntry(entries[i]) || (i > 0 && entries[i - 1].kind.id >= entries[i].kind.id)) return false;
-  }
-  return true;
-}
-
-/** Orders entries by kind id and merges duplicates; drops empty entries. */
-function normalize(entries: ResourceEntry[]): ResourceEntry[] {
-  // Bags are small and usually already in order (proto lists we produced, remapped kinds).
-  if (isNormal(entries)) return entries;
-  entries.sort((x, y) => x.kind.id - y.kind.id);
-  const out: ResourceEntry[] = [];
-  for (const e of entries) {
-    if (isEmptyEntry(e)) continue;
-    const last = out.length > 0 ? out[out.length - 1] : null;
-    if (last !== null && last.kind === e.kind) out[out.length - 1] = addEntries(last, e);
-    else out.push(e);
-  }
-  return out;
-}
-
-/**
- * Parses one proto resource into an entry (without its allocation role when `unallocated`); throws
- * ResourceError when malformed.
- */
-export function entryFromProto(r: Resource, unallocated = false): ResourceEntry {
-  const kind = kindOf(r, unallocated);
-  switch (kind.valueKind) {
-    case SCALAR:
-      return scalarEntry(kind, toMilli(r.scalar?.value ?? 0));
-    case RANGES:
-      return { kind, milli: 0, ranges: rangesFromProto(r.ranges?.range), items: null };
-    default:
-      return { kind, milli: 0, ranges: null, items: setFromProto(r.set?.item) };
-  }
-}
-
-/** Renders an entry with the metadata of `kind` (the entry's kind, or its variant with an allocation role). */
-function entryToProto(e: ResourceEntry, kind: ResourceKind): Resource {
-  const r = kind.protoBase();
-  if (kind.valueKind === SCALAR) r.scalar = { value: fromMilli(e.milli) };
-  else if (kind.valueKind === RANGES) r.ranges = { range: rangesToProto(e.ranges!) };
-  else r.set = { item: e.items!.slice() };
-  return r;
-}
+export { entryQuantity, type ResourceEntry } from './resource-entries';
 
 /** A bag of resources with Mesos semantics; see the module comment. */
 export class Resources {
@@ -267,7 +110,9 @@ export class Resources {
 
   /** Subtracts `other` from this bag, with the saturating semantics of {@link minus}. */
   subtractInPlace(other: Resources): void {
-    if (other.list.length > 0 && this.list.length > 0) this.list = mergeSubtract(this.list, other.list);
+    // Offering everything an agent has subtracts a bag sharing the agent's own entries.
+    if (other.list === this.list) this.list = [];
+    else if (other.list.length > 0 && this.list.length > 0) this.list = mergeSubtract(this.list, other.list);
   }
 
   /** Whether this bag holds at least everything in `other` (this ⊇ other). */
@@ -417,6 +262,8 @@ export class Resources {
       if (info !== undefined && k.plain && k.valueKind === SCALAR) {
         // The shape of nearly every offered resource, built as one literal (a fixed hidden class).
         out[i] = { name: k.name, type: 'SCALAR', scalar: { value: fromMilli(e.milli) }, allocationInfo: info };
+      } else if (info !== undefined && k.plain && k.valueKind === RANGES) {
+        out[i] = { name: k.name, type: 'RANGES', ranges: { range: rangesToProto(e.ranges!) }, allocationInfo: info };
       } else {
         out[i] = entryToProto(e, info === undefined ? k : k.withAllocationRole(role!));
       }
@@ -428,19 +275,6 @@ export class Resources {
   toString(): string {
     return this.list.map(formatEntry).join(';');
   }
-}
-
-function formatEntry(e: ResourceEntry): string {
-  const k = e.kind;
-  let label = k.name;
-  const tags: string[] = [];
-  if (k.reserved) tags.push(k.reservations.map((r) => r.role).join('>'));
-  if (k.allocationRole !== null) tags.push(`allocated:${k.allocationRole}`);
-  if (k.revocable) tags.push('revocable');
-  if (k.shared) tags.push('shared');
-  if (tags.length > 0) label += `(${tags.join(',')})`;
-  const value = k.valueKind === SCALAR ? String(fromMilli(e.milli)) : k.valueKind === RANGES ? formatRanges(e.ranges!) : `{${e.items!.join(',')}}`;
-  return `${label}:${value}`;
 }
 
 /** `a + b` on proto resources. */

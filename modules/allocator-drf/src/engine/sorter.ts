@@ -19,154 +19,11 @@
  * changes every share; it only marks the sorter dirty, and the next walk recomputes all shares and
  * re-heapifies in O(n).
  */
-import type { QuantityVector } from './quantities';
+import { heapPush, heapRemoveAt, less, ShareBasis, siftDown, siftUp, SorterClient, SorterNode } from './sorter-tree';
 import type { Resources } from './resources';
-import { nameId } from './kinds';
 
-/** Cluster totals shared by all sorters of an allocator, with the names excluded from fairness. */
-export class ShareBasis {
-  /** Total of every scalar resource in the cluster, milli-units by name id. */
-  readonly totals: QuantityVector = [];
-  /** Bumped on every change; sorters compare it to know their shares are stale. */
-  version = 0;
-  private readonly excluded: boolean[] = [];
-
-  /** Creates an empty basis; `excludedNames` never count towards a dominant share. */
-  constructor(excludedNames: readonly string[] = []) {
-    for (const n of excludedNames) {
-      const id = nameId(n);
-      while (this.excluded.length <= id) this.excluded.push(false);
-      this.excluded[id] = true;
-    }
-  }
-
-  /** Adds (sign 1) or removes (sign -1) an agent's total. */
-  update(total: Resources, sign: 1 | -1): void {
-    if (total.isEmpty()) return;
-    total.addScalarsTo(this.totals, sign);
-    this.version++;
-  }
-
-  /** The dominant share of an allocation vector: max over non-excluded names of allocated / total. */
-  dominantShare(alloc: readonly number[]): number {
-    const totals = this.totals;
-    const n = Math.min(alloc.length, totals.length);
-    let share = 0;
-    for (let i = 0; i < n; i++) {
-      const a = alloc[i];
-      const t = totals[i];
-      if (a > 0 && t > 0 && !(i < this.excluded.length && this.excluded[i])) {
-        const s = a / t;
-        if (s > share) share = s;
-      }
-    }
-    return share;
-  }
-}
-
-/** A node of the sorter tree; clients are handed out as their leaf node ({@link SorterClient}). */
-class SorterNode<T> {
-  /** Children by label; null for leaves. */
-  children: Map<string, SorterNode<T>> | null = null;
-  /** Active children (those with an active leaf below) in heap order; internal nodes only. */
-  heap: SorterNode<T>[] = [];
-  /** Position in the parent's heap, or -1 when not in it (inactive, or popped by a walk). */
-  heapPos = -1;
-  /** Whether this leaf's client is active (leaves only). */
-  active = false;
-  /** Active leaves in this subtree. */
-  activeLeaves = 0;
-  /** Allocation of the subtree, milli-units by name id. */
-  alloc: number[] = [];
-  /** Times the subtree was allocated to (Mesos's tie-breaker). */
-  count = 0;
-  /** Weighted dominant share, the primary sort key. */
-  share = 0;
-  /** The weight dividing the share. */
-  weight = 1;
-
-  constructor(
-    /** Label among siblings; "." for a virtual leaf. */
-    public name: string,
-    /** Full path; for a leaf, its client path. */
-    readonly path: string,
-    /** The parent; null for the root. */
-    public parent: SorterNode<T> | null,
-    /** Whether the node is a client leaf. */
-    readonly isLeaf: boolean,
-    /** What the caller attached to a client (null for internal nodes). */
-    readonly owner: T | null,
-  ) {}
-}
-
-/**
- * A handle to a sorter client, stable for the client's lifetime: its path, the owner the caller attached
- * when adding it, and whether it is active.
- */
-export interface SorterClient<T> {
-  /** The client's path. */
-  readonly path: string;
-  /** The value given to {@link DrfSorter.add}. */
-  readonly owner: T | null;
-  /** Whether the client is active. */
-  readonly active: boolean;
-}
-
-type AnyNode = SorterNode<unknown>;
-
-function less(a: AnyNode, b: AnyNode): boolean {
-  if (a.share !== b.share) return a.share < b.share;
-  if (a.count !== b.count) return a.count < b.count;
-  return a.name < b.name;
-}
-
-function siftUp(heap: AnyNode[], pos: number): void {
-  const node = heap[pos];
-  while (pos > 0) {
-    const up = (pos - 1) >> 1;
-    const parent = heap[up];
-    if (!less(node, parent)) break;
-    heap[pos] = parent;
-    parent.heapPos = pos;
-    pos = up;
-  }
-  heap[pos] = node;
-  node.heapPos = pos;
-}
-
-function siftDown(heap: AnyNode[], pos: number): void {
-  const node = heap[pos];
-  const n = heap.length;
-  for (;;) {
-    let child = 2 * pos + 1;
-    if (child >= n) break;
-    if (child + 1 < n && less(heap[child + 1], heap[child])) child++;
-    if (!less(heap[child], node)) break;
-    heap[pos] = heap[child];
-    heap[pos].heapPos = pos;
-    pos = child;
-  }
-  heap[pos] = node;
-  node.heapPos = pos;
-}
-
-function heapPush(heap: AnyNode[], node: AnyNode): void {
-  heap.push(node);
-  siftUp(heap, heap.length - 1);
-}
-
-function heapRemoveAt<N extends AnyNode>(heap: N[], pos: number): N {
-  const node = heap[pos];
-  const last = heap.pop()!;
-  if (last !== node) {
-    heap[pos] = last;
-    last.heapPos = pos;
-    siftDown(heap, pos);
-    if (last.heapPos === pos) siftUp(heap, pos);
-  }
-  node.heapPos = -1;
-  return node;
-}
+export { ShareBasis } from './sorter-tree';
+export type { SorterClient } from './sorter-tree';
 
 /** Weighted hierarchical DRF sorter whose clients carry owners of type T; see the module comment. */
 export class DrfSorter<T> {
@@ -180,7 +37,10 @@ export class DrfSorter<T> {
   private walkDepth = -1;
   private walkSingle: SorterNode<T> | null = null;
   private readonly frames: SorterNode<T>[] = [];
+  // Per walk depth, the nodes popped so far; counted rather than truncated (setting an array's length
+  // is slow in V8), and overwritten by later walks.
   private readonly popped: SorterNode<T>[][] = [];
+  private readonly poppedCount: number[] = [];
 
   /**
    * Creates an empty sorter over `basis`. With `hierarchical` false, client names are flat (framework
@@ -399,8 +259,11 @@ export class DrfSorter<T> {
     }
     this.walkDepth = 0;
     this.frames[0] = start;
-    if (this.popped.length === 0) this.popped.push([]);
-    this.popped[0].length = 0;
+    if (this.popped.length === 0) {
+      this.popped.push([]);
+      this.poppedCount.push(0);
+    }
+    this.poppedCount[0] = 0;
   }
 
   /** The next active client of the walk, or null when there is none. */
@@ -419,12 +282,15 @@ export class DrfSorter<T> {
         continue;
       }
       const child = heapRemoveAt(node.heap, 0);
-      this.popped[d].push(child);
+      this.popped[d][this.poppedCount[d]++] = child;
       if (child.isLeaf) return child;
       this.walkDepth = d + 1;
       this.frames[d + 1] = child;
-      if (this.popped.length <= d + 1) this.popped.push([]);
-      this.popped[d + 1].length = 0;
+      if (this.popped.length <= d + 1) {
+        this.popped.push([]);
+        this.poppedCount.push(0);
+      }
+      this.poppedCount[d + 1] = 0;
     }
     return null;
   }
@@ -432,8 +298,9 @@ export class DrfSorter<T> {
   private finishFrame(d: number): void {
     const heap = this.frames[d].heap;
     const popped = this.popped[d];
-    for (const child of popped) heapPush(heap, child);
-    popped.length = 0;
+    const n = this.poppedCount[d];
+    for (let i = 0; i < n; i++) heapPush(heap, popped[i]);
+    this.poppedCount[d] = 0;
   }
 
   /** Ends the walk, restoring every visited node to its heap under its new key. */
