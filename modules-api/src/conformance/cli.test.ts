@@ -11,11 +11,13 @@ import { bundleFixture } from './fixtures/bundle';
 let dir: string;
 let good: string;
 let sloppy: string;
+let brokenAllocator: string;
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-conformance-cli-'));
   good = bundleFixture('good-isolator', dir);
   sloppy = bundleFixture('sloppy-isolator', dir);
+  brokenAllocator = bundleFixture('broken-allocator', dir);
   fs.writeFileSync(path.join(dir, 'plain-file'), 'not a program\n');
   fs.mkdirSync(path.join(dir, 'empty-dir'));
 });
@@ -32,9 +34,9 @@ async function run(argv: string[]): Promise<{ code: number; stdout: string; stde
 
 describe('tessera-conformance arguments', () => {
   const cases: [string, string[], string | RegExp][] = [
-    ['no --kind', ['good-isolator.js'], '--kind is required (covered: isolator)'],
-    ['a kind without checks yet', ['--kind', 'hook', 'good-isolator.js'], 'not yet covered by the conformance kit: hook; covered: isolator'],
-    ['an unknown kind', ['--kind', 'gpu', 'good-isolator.js'], /unknown kind "gpu": the kinds of ABI v1 are isolator, containerizer, .*; covered by the conformance kit: isolator/],
+    ['no --kind', ['good-isolator.js'], '--kind is required (covered: isolator, allocator)'],
+    ['a kind without checks yet', ['--kind', 'hook', 'good-isolator.js'], 'not yet covered by the conformance kit: hook; covered: isolator, allocator'],
+    ['an unknown kind', ['--kind', 'gpu', 'good-isolator.js'], /unknown kind "gpu": the kinds of ABI v1 are isolator, containerizer, .*; covered by the conformance kit: isolator, allocator$/],
     ['no module', ['--kind', 'isolator'], '<module> is missing: give the built module file, --command "<program> [args...]" or -- <program> [args...]'],
     ['a missing file', ['--kind', 'isolator', 'nope.js'], /<module>: no such file ".*nope\.js": give the path of the built module/],
     ['a directory without tessera.module', ['--kind', 'isolator', 'empty-dir'], /"[^"]*empty-dir" is a directory without a package.json naming "tessera"/],
@@ -92,6 +94,18 @@ describe('tessera-conformance reports', () => {
     expect(xml).toContain('<failure message="prepare without container_id must be refused with a coded error, but it succeeded: validate the request and throw new TesseraError(&apos;TSR_INVALID_ARGUMENT&apos;');
   });
 
+  it('checks an allocator with --kind allocator: exit 1 and the failed check named in JSON and JUnit', async () => {
+    const { code, stdout, stderr } = await run(['--kind', 'allocator', '--json', '--junit', 'alloc.xml', '--', process.execPath, brokenAllocator, '--bug=forget-outstanding']);
+    expect(stderr).toBe('');
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ kind: 'allocator', ok: false, summary: { passed: 19, failed: 1, skipped: 0, total: 20 } });
+    expect(report.results.filter((r: { status: string }) => r.status === 'fail').map((r: { id: string }) => r.id)).toEqual(['restart-snapshot-outstanding']);
+    const xml = fs.readFileSync(path.join(dir, 'alloc.xml'), 'utf8');
+    expect(xml).toMatch(/<testsuite name="allocator conformance: broken-allocator" tests="20" failures="1" errors="0" skipped="0"/);
+    expect(xml).toContain('classname="tessera-conformance.allocator" name="restart-snapshot-outstanding: ');
+  });
+
   it('exits 0 for a package dir whose tessera.module passes, printing each check as text', async () => {
     const pkg = path.join(dir, 'my-isolator');
     fs.mkdirSync(path.join(pkg, 'dist'), { recursive: true });
@@ -135,6 +149,6 @@ describe('tessera-conformance reports', () => {
 
     const bad = spawnSync(process.execPath, [bin, '--kind', 'detector', good], { encoding: 'utf8', timeout: 60_000 });
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain('not yet covered by the conformance kit: detector; covered: isolator');
+    expect(bad.stderr).toContain('not yet covered by the conformance kit: detector; covered: isolator, allocator\n');
   });
 });

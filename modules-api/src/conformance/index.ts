@@ -1,7 +1,8 @@
 /**
  * The conformance kit: runs a module process through the checks of its kind, in the spirit of
  * csi-sanity, and reports each as pass, fail (with what to fix) or skip (capability not advertised).
- * From the command line: `tessera-conformance --kind isolator dist/module.js`; from a test:
+ * It covers the isolator and allocator kinds. From the command line:
+ * `tessera-conformance --kind allocator dist/module.js`; from a test:
  *
  * ```ts
  * import { runConformance, renderText } from '@tessera/modules-api';
@@ -15,6 +16,7 @@
 import path from 'node:path';
 import { TesseraError } from '../errors';
 import { KINDS, isKind, type Kind } from '../kinds';
+import { runAllocatorSuite } from './allocator-suite';
 import { runIsolatorSuite } from './isolator-suite';
 import { buildReport, type Report } from './report';
 import type { CheckResult } from './runner';
@@ -25,8 +27,11 @@ export type { CheckResult, CheckStatus } from './runner';
 export type { ModuleCommand } from './session';
 export { renderText, renderJunit } from './report';
 
+// SUITES are the checks of each kind the kit covers, by kind.
+const SUITES: Partial<Record<Kind, typeof runIsolatorSuite>> = { isolator: runIsolatorSuite, allocator: runAllocatorSuite };
+
 /** COVERED_KINDS are the kinds the conformance kit has checks for. */
-export const COVERED_KINDS: readonly Kind[] = ['isolator'];
+export const COVERED_KINDS: readonly Kind[] = Object.keys(SUITES) as Kind[];
 
 /** DEFAULT_TIMEOUT_MS bounds the module's start and each call to it, unless `timeoutMs` says otherwise. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -70,7 +75,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<Report> 
   const session = new ModuleSession(opts.name ?? nameOf(opts.module), opts.module, timeoutMs);
   let results: CheckResult[];
   try {
-    results = await runIsolatorSuite(session, opts.parameters, opts.onResult);
+    results = await SUITES[opts.kind as Kind]!(session, opts.parameters, opts.onResult);
   } finally {
     await session.close();
   }

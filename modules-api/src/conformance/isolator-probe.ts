@@ -8,11 +8,9 @@ import path from 'node:path';
 import { TesseraError } from '../errors';
 import type { StartedModule } from '../client/start';
 import type * as T from '../generated/types';
+import { describeError, type Outcome } from './common-checks';
 import { CheckFailed } from './runner';
 import type { ModuleSession } from './session';
-
-/** Outcome is a call's result or the coded error it failed with. */
-export type Outcome<R> = { ok: true; value: R } | { ok: false; error: TesseraError };
 
 /** RESOURCES are the resources of every container the kit prepares: cpus 0.1, mem 32 (MB). */
 export const RESOURCES: T.Resource[] = [
@@ -122,29 +120,5 @@ export class IsolatorProbe {
   /** close removes the sandboxes. */
   close(): void {
     fs.rmSync(this.sandboxRoot, { recursive: true, force: true });
-  }
-}
-
-/** describeError renders a module's error as "CODE: message" plus what the module author should do. */
-export function describeError(error: TesseraError, timeoutMs: number): string {
-  return `${error.code}: ${error.message}${hintFor(error.code, timeoutMs)}`;
-}
-
-function hintFor(code: string, timeoutMs: number): string {
-  switch (code) {
-    case 'TSR_HANDLER_FAILED':
-      return (
-        ' (the handler threw an error without a code: throw a TesseraError with a code, e.g. ' +
-        "new TesseraError('MYISOLATOR_CGROUP_MISSING', '...'), so the core can say who must act)"
-      );
-    case 'TSR_CALL_TIMEOUT':
-      return ` (no answer within ${timeoutMs} ms: a handler must answer within the call deadline; raise --timeout if the work is truly slow)`;
-    case 'TSR_UNIMPLEMENTED':
-      return ' (the module advertises the capability but does not serve the call)';
-    case 'TSR_MODULE_UNAVAILABLE':
-    case 'TSR_MODULE_EXITED':
-      return ' (the module stopped answering: did it crash?)';
-    default:
-      return '';
   }
 }

@@ -1,87 +1,21 @@
 // The isolator conformance checks: Mesos's Isolator semantics (docs/abi.md, "Isolator") as the core
 // relies on them, each check using containers of its own. Checks of optional calls run only when the
 // module advertises the capability, as csi-sanity skips what a driver does not advertise.
-import { randomBytes } from 'node:crypto';
-import { satisfies, valid, validRange } from 'semver';
-import { TesseraError } from '../errors';
-import { KIND_SPECS } from '../kinds';
-import { ABI_VERSION } from '../version';
-import { compareAbi } from '../internal/codec';
-import { ModuleConnection } from '../client/connection';
 import type * as T from '../generated/types';
-import { IsolatorProbe, RESOURCES, describeError, type Outcome } from './isolator-probe';
+import { UNDECIDED, describeError, getInfoCheck, knownCapabilities, settle, sleep, tokenCheck } from './common-checks';
+import { IsolatorProbe, RESOURCES } from './isolator-probe';
 import { fail, runChecks, type Check, type CheckResult } from './runner';
-import { CORE_VERSION, START_CHECK_ID, startCheck, type ModuleSession } from './session';
+import { START_CHECK_ID, startCheck, type ModuleSession } from './session';
 
 type IsolatorCheck = Check<IsolatorProbe>;
 
 /** KNOWN_CAPABILITIES are the isolator capabilities of the ABI this kit was built with. */
-export const KNOWN_CAPABILITIES: readonly string[] = [
-  ...KIND_SPECS.isolator.methods.flatMap((m) => (m.capability ? [m.capability] : [])),
-  ...Object.values(KIND_SPECS.isolator.flags),
-];
+export const KNOWN_CAPABILITIES: readonly string[] = knownCapabilities('isolator');
 
-// Codes that say the module did not decide anything: an uncoded throw, or no answer at all.
-const UNDECIDED = ['TSR_HANDLER_FAILED', 'TSR_CALL_TIMEOUT', 'TSR_MODULE_UNAVAILABLE', 'TSR_MODULE_EXITED'];
-// The name rule of the SDK (validateDefinition), so modules written without it are held to the same.
-const PLAIN_NAME = /^[a-z0-9][a-z0-9._-]*$/i;
 /** WATCH_QUIET_MS is how long an idle container's watch must stay silent. */
 export const WATCH_QUIET_MS = 500;
 
-// Unref'd: a race's losing timer must not keep the process of a test that called runConformance alive.
-const sleep = (ms: number): Promise<'timeout'> => new Promise((r) => setTimeout(() => r('timeout'), ms).unref());
-
-const getInfo: IsolatorCheck = {
-  id: 'get-info',
-  title: 'GetInfo is sane: plain name, semver version, isolator kind, known capabilities, stable answer',
-  async run(p) {
-    const info = p.module.info;
-    const problems: string[] = [];
-    if (!info.name || !PLAIN_NAME.test(info.name)) problems.push(`name "${info.name ?? ''}" must be a plain name such as "isolator-foo"`);
-    if (!info.version || !valid(info.version)) problems.push(`version "${info.version ?? ''}" must be a semver version such as 1.0.0`);
-    if (info.parametersSchema) {
-      const schema: unknown = JSON.parse(info.parametersSchema); // checkModuleInfo already made sure it parses
-      if (!schema || typeof schema !== 'object' || Array.isArray(schema)) problems.push('parameters_schema must be a JSON Schema object');
-    }
-    const entry = info.kinds?.find((k) => k.kind === 'isolator');
-    let note = '';
-    if (!entry) problems.push('kinds has no "isolator" entry');
-    else {
-      const built = entry.builtAgainst ?? '';
-      if (valid(built) && validRange(entry.accepts ?? '') && !satisfies(built, entry.accepts!, { includePrerelease: true })) {
-        problems.push(`isolator accepts "${entry.accepts}", which excludes the ABI ${built} it was built against: widen the range (abi.isolator in the module definition)`);
-      }
-      const caps = entry.capabilities ?? [];
-      const dupes = caps.filter((c, i) => caps.indexOf(c) !== i);
-      if (dupes.length) problems.push(`capabilities list ${dupes.join(', ')} more than once`);
-      const unknown = caps.filter((c) => !KNOWN_CAPABILITIES.includes(c));
-      if (unknown.length && valid(built) && compareAbi(built, ABI_VERSION) > 0) {
-        note = `capabilities ${unknown.join(', ')} are newer than this kit (ABI ${ABI_VERSION}): upgrade @tessera/modules-api to check them`;
-      } else if (unknown.length) {
-        problems.push(
-          `unknown isolator capabilities ${unknown.join(', ')}: ABI ${ABI_VERSION} knows ${KNOWN_CAPABILITIES.join(', ')}; ` +
-            'capabilities are advertised by implementing the optional handlers (the SDK derives them), not by hand',
-        );
-      }
-    }
-    const again = await p.module
-      .unary<T.ModuleInfo>('module', 'GetInfo', { coreVersion: CORE_VERSION }, { deadlineMs: p.timeoutMs })
-      .catch((err: unknown) => fail(`GetInfo after Configure failed with ${describeError(TesseraError.wrap(err), p.timeoutMs)}`));
-    if (JSON.stringify(essentials(again)) !== JSON.stringify(essentials(info))) {
-      problems.push(
-        `GetInfo answered differently after Configure (${JSON.stringify(essentials(again))} instead of ${JSON.stringify(essentials(info))}): ` +
-          'name, version and capabilities must stay the same for the life of the process',
-      );
-    }
-    if (problems.length) fail(`GetInfo: ${problems.join('; ')}`);
-    return [`${info.name} ${info.version}`, note].filter(Boolean).join('; ');
-  },
-};
-
-function essentials(info: T.ModuleInfo): unknown {
-  const k = info.kinds?.find((x) => x.kind === 'isolator');
-  return [info.name, info.version, k?.builtAgainst, k?.accepts, [...(k?.capabilities ?? [])].sort()];
-}
+const getInfo = getInfoCheck<IsolatorProbe>('isolator');
 
 const cleanupUnknown: IsolatorCheck = {
   id: 'cleanup-unknown',
@@ -295,33 +229,9 @@ const watchResources: IsolatorCheck = {
   },
 };
 
-const wrongToken: IsolatorCheck = {
-  id: 'token',
-  title: 'calls with a wrong token are refused with TSR_UNAUTHENTICATED',
-  async run(p) {
-    const wrong = new ModuleConnection(`${p.session.name} (wrong token)`, p.module.process.socketPath, `wrong-${randomBytes(8).toString('hex')}`, p.timeoutMs);
-    try {
-      const calls: [string, Promise<unknown>][] = [
-        ['Module.GetInfo', wrong.unary('module', 'GetInfo', { coreVersion: CORE_VERSION })],
-        ['Isolator.Cleanup', wrong.unary('isolator', 'Cleanup', { containerId: p.containerId('token') })],
-      ];
-      for (const [what, call] of calls) {
-        const out = await settle(call);
-        if (out.ok) {
-          fail(
-            `${what} with a wrong token succeeded: a module must refuse every call whose "tessera-token" metadata is not ` +
-              'the token in TESSERA_MODULE_TOKEN, with gRPC status UNAUTHENTICATED (serve() of the SDK does this)',
-          );
-        }
-        if (out.error.code !== 'TSR_UNAUTHENTICATED') {
-          fail(`${what} with a wrong token was refused with ${out.error.code} (${out.error.message}): check the token first and answer gRPC status UNAUTHENTICATED`);
-        }
-      }
-    } finally {
-      wrong.close();
-    }
-  },
-};
+const wrongToken = tokenCheck<IsolatorProbe>((wrong, p) => [
+  ['Isolator.Cleanup', wrong.unary('isolator', 'Cleanup', { containerId: p.containerId('token') })],
+]);
 
 /** ISOLATOR_CHECKS are the checks run after the start check, in order. */
 export const ISOLATOR_CHECKS: readonly IsolatorCheck[] = [
@@ -377,12 +287,4 @@ function presentFields(message: object | undefined): string[] {
   return Object.entries(message ?? {})
     .filter(([k, v]) => !k.startsWith('_') && v !== undefined && !(Array.isArray(v) && v.length === 0))
     .map(([k]) => k);
-}
-
-// settle turns a promise into an Outcome, so a race can tell an error from a timeout.
-function settle<R>(p: Promise<R>): Promise<Outcome<R>> {
-  return p.then(
-    (value) => ({ ok: true as const, value }),
-    (err: unknown) => ({ ok: false as const, error: TesseraError.wrap(err) }),
-  );
 }

@@ -7,6 +7,7 @@ import { TesseraError } from '../errors';
 import { KIND_SPECS, KINDS, capabilitiesOf, missingHandlers, type Kind, type MethodSpec } from '../kinds';
 import { serviceDefinition } from '../internal/codec';
 import type * as T from '../generated/types';
+import { inputsOf } from './inputs';
 import type { CallContext, Logger, ModuleDefinition } from './handlers';
 import type { LevelledLogger } from './logger';
 
@@ -276,7 +277,7 @@ export class ModuleServer {
       if (refused) return call.emit('error', refused.toGrpc());
       const ctx = this.context(kind, call);
       Promise.resolve()
-        .then(() => invoke(call as AsyncIterable<unknown>, ctx))
+        .then(() => invoke(inputsOf(call), ctx))
         .then((result) => pump(call, result, ctx.signal))
         .then(
           () => call.end(),

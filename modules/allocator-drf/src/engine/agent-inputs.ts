@@ -155,12 +155,12 @@ export function recoverResources(
 
 /**
  * Records that a framework holds resources on an agent; see {@link DrfAllocator.updateAllocation}.
- * No-op for an unknown agent.
+ * An unknown agent is an error: the master removes an agent's offers with the agent, so it never
+ * converts offered resources of an agent it already removed.
  */
 export function updateAllocation(s: EngineState, allocation: AllocationMessage): void {
   const frameworkId = allocation.frameworkId ?? '';
-  const agent = s.agents.get(allocation.agentId ?? '');
-  if (agent === undefined) return;
+  const agent = agentOf(s, allocation.agentId ?? '', 'updateAllocation');
   const missing: [string, Resources][] = [];
   let needed = Resources.empty();
   for (const [role, res] of heldByRole(s, allocation.resources, frameworkId, allocation.role || null, 'updateAllocation')) {

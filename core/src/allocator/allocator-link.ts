@@ -1,0 +1,143 @@
+/**
+ * The master's side of the allocator stream (ABI `Allocator.Allocate`): numbers every input, opens the
+ * stream with a Snapshot of the master's state, and reopens it — again with a fresh Snapshot — whenever
+ * it ends: the allocator module crashed and was restarted by its supervisor (onRecover), or the module
+ * refused an input (a coded stream error), or the transport broke.
+ *
+ * Why no offer is lost or doubled across a restart: the Snapshot is built at the moment the new stream
+ * opens and lists every offer the master holds (`outstanding_offers`), so the fresh allocator treats
+ * those resources as taken; offers the old process produced but the master never received were never
+ * outstanding, so their resources are simply available again. Outputs of an old stream are dropped.
+ *
+ * Inputs sent while no stream is open are dropped on purpose: their effect is in the next Snapshot.
+ */
+import { TesseraError, type AllocatorInput, type AllocatorOutput, type BidiStream, type Caller, type CycleDone, type Snapshot } from '@tessera/modules-api';
+import type { Allocation } from '@tessera/modules-api';
+import type { Log } from '../log';
+
+/** The module the link talks to: a supervised allocator process (a ManagedModule). */
+export interface AllocatorModule extends Caller {
+  /** Registers a callback run after each restart of the process. */
+  onRecover(cb: (caller: Caller) => Promise<void>): () => void;
+  /** The supervisor's state ('ready' when calls may flow). */
+  readonly status: string;
+}
+
+/** An input without its seq: the link numbers inputs. */
+export type AllocatorEvent = Omit<AllocatorInput, 'seq'>;
+
+/** AllocatorLinkOptions wire the link to the master. */
+export interface AllocatorLinkOptions {
+  /** The allocator module. */
+  module: AllocatorModule;
+  /** The master's whole state now, outstanding offers included; called for every (re)opened stream. */
+  snapshot(): Snapshot;
+  /** Offer decisions, in order; `seq` is the last input the allocator had applied. */
+  onOffers(allocations: Allocation[], seq: number): void;
+  /** A finished cycle. */
+  onCycleDone?(done: CycleDone): void;
+  /** Told when a stream opens (`reopened` false the first time) or fails. */
+  onStream?(event: { opened: boolean; generation: number; error?: TesseraError }): void;
+  /** Delay before reopening after a stream error on a live process (default 200 ms). */
+  reopenDelayMs?: number;
+  log: Log;
+}
+
+/** AllocatorLink keeps one Allocate stream open; see the module comment. */
+export class AllocatorLink {
+  private stream: BidiStream<AllocatorInput, AllocatorOutput> | undefined;
+  private seq = 0;
+  private generation = 0;
+  private closed = false;
+  private reopenTimer: NodeJS.Timeout | undefined;
+  private readonly unsubscribe: () => void;
+  /** How many streams were opened (1 + reopenings). */
+  streamsOpened = 0;
+
+  /** Creates the link; call {@link AllocatorLink.open} once the module is ready. */
+  constructor(private readonly opts: AllocatorLinkOptions) {
+    // During a restart the supervisor is not 'ready' yet: open on the new process it hands us.
+    this.unsubscribe = opts.module.onRecover(async (caller) => this.open(caller));
+  }
+
+  /** Whether a stream is open now. */
+  get connected(): boolean {
+    return this.stream !== undefined;
+  }
+
+  /** The seq of the last input sent. */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** Opens a stream with a fresh Snapshot (closing the current one, if any), on `via` or the module. */
+  open(via: Caller = this.opts.module): void {
+    if (this.closed) return;
+    clearTimeout(this.reopenTimer);
+    this.stream?.cancel();
+    const generation = ++this.generation;
+    let stream: BidiStream<AllocatorInput, AllocatorOutput>;
+    try {
+      stream = via.bidi<AllocatorInput, AllocatorOutput>('allocator', 'Allocate');
+    } catch (err) {
+      // Not ready (restarting): onRecover opens the stream when the module is back.
+      this.stream = undefined;
+      this.opts.log.warn(`allocator stream not opened: ${TesseraError.wrap(err).message}`);
+      return;
+    }
+    this.stream = stream;
+    this.streamsOpened++;
+    this.write({ snapshot: this.opts.snapshot() });
+    this.opts.onStream?.({ opened: true, generation });
+    void this.read(stream, generation);
+  }
+
+  private async read(stream: BidiStream<AllocatorInput, AllocatorOutput>, generation: number): Promise<void> {
+    let error: TesseraError | undefined;
+    try {
+      for await (const out of stream) {
+        if (generation !== this.generation) return;
+        if (out.offers) this.opts.onOffers(out.offers.allocations ?? [], out.seq ?? 0);
+        else if (out.cycleDone) this.opts.onCycleDone?.(out.cycleDone);
+      }
+    } catch (err) {
+      error = TesseraError.wrap(err);
+    }
+    if (generation !== this.generation || this.closed) return;
+    this.stream = undefined;
+    this.opts.onStream?.({ opened: false, generation, error });
+    this.opts.log.warn(`allocator stream ended${error ? `: ${error.code}: ${error.message}` : ''}; reopening with a snapshot`);
+    // A live module that refused an input gets a new stream after a pause; a dead one is reopened by onRecover.
+    this.reopenTimer = setTimeout(() => {
+      if (this.opts.module.status === 'ready' && this.stream === undefined) this.open();
+    }, this.opts.reopenDelayMs ?? 200);
+  }
+
+  /** Sends one input (numbered here); dropped when no stream is open, as the next Snapshot carries it. */
+  send(event: AllocatorEvent): void {
+    if (this.stream === undefined) return;
+    this.write(event);
+  }
+
+  /** Asks for an allocation cycle over some agents (all when empty). */
+  tick(agentIds: string[] = []): number {
+    this.send({ tick: { agentIds } });
+    return this.seq;
+  }
+
+  private write(event: AllocatorEvent): void {
+    const stream = this.stream!;
+    const input: AllocatorInput = { seq: ++this.seq, ...event };
+    stream.write(input).catch(() => undefined); // a broken stream shows up in read()
+  }
+
+  /** Ends the stream and stops reopening it. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.reopenTimer);
+    this.unsubscribe();
+    this.stream?.end();
+    this.stream?.cancel();
+    this.stream = undefined;
+  }
+}

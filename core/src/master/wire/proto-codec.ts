@@ -1,0 +1,233 @@
+/**
+ * Protobuf (application/x-protobuf) encoding of Mesos messages, over the same in-memory shape as the JSON
+ * codec: protobufjs's Reader and Writer do the wire primitives, the field plans of mesos-types.ts do the
+ * rest, so that a decoded message has snake_case keys, enum names, numbers for 64-bit integers and
+ * Buffers for bytes, and every problem is a {@link WireError} naming the field.
+ *
+ * Proto2 rules: unknown fields and unknown enum numbers are skipped, packed and unpacked repeated scalars
+ * are both read, a missing required field is an error. A singular message field that occurs twice keeps
+ * the last occurrence (protobufjs's rule; C++ would merge them).
+ */
+import protobuf from 'protobufjs';
+import { FieldPath, WireError, describeValue } from './wire-error';
+import { checkDepth, describePlain, isPlainValue, messagePlan, type FieldPlan, type MessagePlan, type PlainMessage } from './mesos-types';
+
+/**
+ * decodeProto turns protobuf bytes into a {@link PlainMessage} of the given type, or throws a
+ * {@link WireError} (status 400): malformed bytes never escape as another error.
+ *
+ * ```ts
+ * const call = decodeProto('mesos.v1.scheduler.Call', body);
+ * if (call.type === 'ACCEPT') ...
+ * ```
+ */
+export function decodeProto<T = PlainMessage>(typeName: string, bytes: Uint8Array): T {
+  const plan = messagePlan(typeName);
+  const path = new FieldPath(plan.fullName, 400);
+  const reader = protobuf.Reader.create(bytes);
+  try {
+    return decodeMessage(reader, reader.len, plan, path) as T;
+  } catch (err) {
+    if (err instanceof WireError) throw err;
+    throw path.error(`malformed protobuf: ${(err as Error).message}`, err);
+  }
+}
+
+function decodeMessage(reader: protobuf.Reader, end: number, plan: MessagePlan, path: FieldPath): PlainMessage {
+  if (end > reader.len) throw path.error(`malformed protobuf: a ${end - reader.pos}-byte message overruns the input`);
+  checkDepth(path);
+  const out: PlainMessage = {};
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    const wireType = tag & 7;
+    if (tag >>> 3 === 0) throw path.error('malformed protobuf: field number 0');
+    const field = plan.byId.get(tag >>> 3);
+    const packed = wireType === 2 && field !== undefined && field.repeated && field.wireType !== 2;
+    if (field === undefined || (wireType !== field.wireType && !packed)) {
+      reader.skipType(wireType);
+      continue;
+    }
+    path.push(field.name);
+    if (field.map) {
+      const map = (out[field.name] ??= {}) as Record<string, unknown>;
+      decodeMapEntry(reader, field, map, path);
+    } else if (field.repeated) {
+      const list = (out[field.name] as unknown[] | undefined) ?? [];
+      if (packed) {
+        const last = reader.uint32() + reader.pos;
+        while (reader.pos < last) appendValue(reader, field, list, path);
+        if (reader.pos > last) throw path.error('malformed protobuf: a packed field overruns its length');
+      } else {
+        appendValue(reader, field, list, path);
+      }
+      if (list.length > 0) out[field.name] = list;
+    } else {
+      const value = decodeValue(reader, field, path);
+      if (value !== undefined) {
+        for (const sibling of field.oneofSiblings) delete out[sibling];
+        out[field.name] = value;
+      }
+    }
+    path.pop();
+  }
+  if (reader.pos > end) throw path.error('malformed protobuf: a field overruns its message');
+  for (const field of plan.required) {
+    if (out[field.name] === undefined) {
+      path.push(field.name);
+      throw path.error('required field is missing');
+    }
+  }
+  return out;
+}
+
+function appendValue(reader: protobuf.Reader, field: FieldPlan, list: unknown[], path: FieldPath): void {
+  path.push(list.length);
+  const value = decodeValue(reader, field, path);
+  path.pop();
+  if (value !== undefined) list.push(value);
+}
+
+function decodeMapEntry(reader: protobuf.Reader, field: FieldPlan, map: Record<string, unknown>, path: FieldPath): void {
+  const end = reader.uint32() + reader.pos;
+  let key = '';
+  let value: unknown;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag === 0x0a) key = reader.string();
+    else if (tag === ((2 << 3) | field.wireType)) {
+      path.push({ key });
+      value = decodeValue(reader, field, path);
+      path.pop();
+    } else reader.skipType(tag & 7);
+  }
+  if (reader.pos > end) throw path.error('malformed protobuf: a map entry overruns its length');
+  path.push({ key });
+  // An entry without a value has an empty message, which fails if the message has required fields (as in C++).
+  map[key] = value ?? decodeMessage(protobuf.Reader.create(new Uint8Array(0)), 0, field.messagePlan!, path);
+  path.pop();
+}
+
+// A 64-bit value as a number (exact up to 2^53). protobufjs gives a Long when long.js is installed.
+function long(value: protobuf.Long | number): number {
+  if (typeof value === 'number') return value;
+  return (value.unsigned ? value.high >>> 0 : value.high) * 4294967296 + (value.low >>> 0);
+}
+
+// One value of the field; undefined for an enum number the enum does not define (skipped, as in proto2).
+function decodeValue(reader: protobuf.Reader, field: FieldPlan, path: FieldPath): unknown {
+  switch (field.kind) {
+    case 'message': {
+      const length = reader.uint32();
+      return decodeMessage(reader, reader.pos + length, field.messagePlan!, path);
+    }
+    case 'enum':
+      return field.enumPlan!.nameOf.get(reader.int32());
+    case 'string':
+      return reader.string();
+    case 'bytes':
+      return Buffer.from(reader.bytes()); // a copy: a small field must not pin the whole request body
+    case 'bool':
+      return reader.bool();
+    case 'int32':
+      return reader.int32();
+    case 'uint32':
+      return reader.uint32();
+    case 'sint32':
+      return reader.sint32();
+    case 'fixed32':
+      return reader.fixed32();
+    case 'sfixed32':
+      return reader.sfixed32();
+    case 'float':
+      return reader.float();
+    case 'double':
+      return reader.double();
+    case 'int64':
+      return long(reader.int64());
+    case 'uint64':
+      return long(reader.uint64());
+    case 'sint64':
+      return long(reader.sint64());
+    case 'fixed64':
+      return long(reader.fixed64());
+    case 'sfixed64':
+      return long(reader.sfixed64());
+  }
+}
+
+/**
+ * encodeProto turns a {@link PlainMessage} into protobuf bytes. A message the caller built wrong (a missing
+ * required field, a value of the wrong type) throws a {@link WireError} with status 500 naming the path.
+ *
+ * ```ts
+ * const bytes = encodeProto('mesos.v1.scheduler.Event', { type: 'HEARTBEAT' });
+ * ```
+ */
+export function encodeProto(typeName: string, message: PlainMessage): Buffer {
+  const plan = messagePlan(typeName);
+  const writer = protobuf.Writer.create();
+  encodeMessage(writer, plan, message, new FieldPath(plan.fullName, 500));
+  const bytes = writer.finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function encodeMessage(writer: protobuf.Writer, plan: MessagePlan, message: PlainMessage, path: FieldPath): void {
+  checkDepth(path);
+  for (const field of plan.fieldsById) {
+    const value = message[field.name];
+    if (value === undefined || value === null) {
+      if (field.required) {
+        path.push(field.name);
+        throw path.error('required field is missing');
+      }
+      continue;
+    }
+    path.push(field.name);
+    if (field.map) {
+      if (typeof value !== 'object' || Array.isArray(value)) throw path.error(`expected an object (map), got ${describeValue(value)}`);
+      for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+        path.push({ key });
+        writer.uint32((field.id << 3) | 2).fork().uint32(0x0a).string(key);
+        encodeValue(writer, field, 2, v, path);
+        writer.ldelim();
+        path.pop();
+      }
+    } else if (field.repeated) {
+      if (!Array.isArray(value)) throw path.error(`expected an array, got ${describeValue(value)}`);
+      value.forEach((v, i) => {
+        path.push(i);
+        encodeValue(writer, field, field.id, v, path);
+        path.pop();
+      });
+    } else {
+      encodeValue(writer, field, field.id, value, path);
+    }
+    path.pop();
+  }
+}
+
+function encodeValue(writer: protobuf.Writer, field: FieldPlan, id: number, value: unknown, path: FieldPath): void {
+  if (!isPlainValue(field, value)) throw path.error(`expected ${describePlain(field)}, got ${describeValue(value)}`);
+  writer.uint32((id << 3) | field.wireType);
+  switch (field.kind) {
+    case 'message':
+      writer.fork();
+      encodeMessage(writer, field.messagePlan!, value as PlainMessage, path);
+      writer.ldelim();
+      return;
+    case 'enum':
+      writer.int32(field.enumPlan!.numberOf.get(value as string)!);
+      return;
+    case 'string':
+      writer.string(value as string);
+      return;
+    case 'bytes':
+      writer.bytes(value as Uint8Array);
+      return;
+    case 'bool':
+      writer.bool(value as boolean);
+      return;
+    default:
+      writer[field.kind](value as number);
+  }
+}
