@@ -1,7 +1,7 @@
 // @tessera/allocator-drf as the master runs it: a real module process behind the module host, spoken to
 // through the core's AllocatorLink, killed and restarted under it.
 import path from 'node:path';
-import { runConformance, TesseraError, type Allocation, type Resource, type Snapshot } from '@tessera/modules-api';
+import { runConformance, TesseraError, type Allocation, type CoreAbi, type Kind, type Resource, type Snapshot } from '@tessera/modules-api';
 import { AllocatorLink } from '../../core/src/allocator/allocator-link';
 import { loadModulesJson } from '../../core/src/modules/modules-json';
 import { ModuleHost } from '../../core/src/modules/module-host';
@@ -16,9 +16,9 @@ afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.stop()));
 });
 
-function host(parameters: object) {
+function host(parameters: object, core?: CoreAbi) {
   const { log, lines } = captureLog();
-  const h = new ModuleHost({ config: loadModulesJson(writeModulesJson({ modules: [{ name: 'drf', file: MODULE, parameters }] })), log });
+  const h = new ModuleHost({ config: loadModulesJson(writeModulesJson({ modules: [{ name: 'drf', file: MODULE, parameters }] })), log, core });
   hosts.push(h);
   return { host: h, log, lines };
 }
@@ -110,6 +110,32 @@ describe('allocator-drf module', () => {
       link.close();
     }
   }, 30_000);
+
+  it.each([
+    ['1.1 (bursts leave as batches)', undefined],
+    ['1.0 (no batch in that ABI: one message per input)', { version: 'abi-1.0', abi: { allocator: ['1.0.0'] } as unknown as Record<Kind, string[]> }],
+  ])('re-offers a burst of 2,000 declines on a core speaking allocator ABI %s', async (_label, core) => {
+    const { host: h, log } = host({ allocation_interval: '1h', event_batch_window: '1h' }, core);
+    await h.start();
+    expect(h.get('drf').negotiated.get('allocator')!.version).toBe(core ? '1.0.0' : '1.1.0');
+    const master = new MasterState();
+    master.agents.push(...Array.from({ length: 1990 }, (_, i) => `b${i}`));
+    const link = new AllocatorLink({ module: h.get('drf'), snapshot: () => master.snapshot(), onOffers: (a) => master.onOffers(a), log });
+    try {
+      link.open();
+      link.tick();
+      await waitFor(() => master.outstanding.size === 2000, 10_000, 'offers of all 2,000 agents');
+      for (const a of [...master.outstanding.values()]) {
+        master.outstanding.delete(a.agentId);
+        link.send({ recoverResources: { frameworkId: a.frameworkId, agentId: a.agentId, resources: a.resources, filters: { refuseSeconds: 0 } } });
+      }
+      link.tick();
+      await waitFor(() => master.outstanding.size === 2000, 10_000, 'every declined agent offered again');
+      expect(master.doubled).toEqual([]);
+    } finally {
+      link.close();
+    }
+  }, 60_000);
 
   it('refuses bad parameters at start, naming the parameter', async () => {
     const { host: h } = host({ allocation_interval: 'soon' });

@@ -10,7 +10,12 @@
 // The module runs with cycles driven by ticks only (as Mesos's benchmarks pause the clock).
 import fs from 'node:fs';
 import path from 'node:path';
-import { makeRuntimeDir, startModule, SUPPORTED_ABI, type Allocation, type AllocatorAgent, type AllocatorFramework, type AllocatorInput, type AllocatorOutput, type BidiStream, type Resource, type StartedModule } from '@tessera/modules-api';
+import type { Allocation, AllocatorAgent, AllocatorFramework, Resource, Snapshot } from '@tessera/modules-api';
+import { AllocatorLink, type AllocatorEvent } from '../../core/src/allocator/allocator-link';
+import { createLog } from '../../core/src/log';
+import type { ManagedModule } from '../../core/src/modules/managed-module';
+import { ModuleHost } from '../../core/src/modules/module-host';
+import { parseModulesJson } from '../../core/src/modules/modules-json';
 
 // npm runs benchmarks from the repository root; the bundle itself lives in the temp dir.
 const MODULE = path.resolve('modules/allocator-drf/dist/module.js');
@@ -21,52 +26,65 @@ const AGENT_RESOURCES: Resource[] = [scalar('cpus', 24), scalar('mem', 4096), sc
 const agent = (i: number, resources = AGENT_RESOURCES): AllocatorAgent => ({ info: { id: `agent-${i}`, hostname: `host-${i}` }, total: resources, active: true });
 const framework = (i: number, role = '*'): AllocatorFramework => ({ info: { id: `framework-${i}`, name: `fw${i}`, roles: [role] }, active: true });
 
-// Stream is one Allocate stream with its outputs collected per cycle.
-class Stream {
-  private seq = 0;
+// Driver talks to the module the way the master does: through the core's AllocatorLink (inputs of one
+// turn leave as one batch message), collecting each cycle's offers up to its CycleDone.
+class Driver {
   private offers: Allocation[] = [];
   private waiting: { seq: number; resolve: (a: Allocation[]) => void } | undefined;
-  readonly call: BidiStream<AllocatorInput, AllocatorOutput>;
+  private state: Snapshot = {};
+  readonly link: AllocatorLink;
 
-  constructor(m: StartedModule) {
-    this.call = m.bidi<AllocatorInput, AllocatorOutput>('allocator', 'Allocate');
-    void (async () => {
-      for await (const out of this.call) {
-        if (out.offers) {
-          for (const a of out.offers.allocations ?? []) this.offers.push(a);
-        } else if (out.cycleDone && this.waiting && (out.cycleDone.seq ?? 0) >= this.waiting.seq) {
-          const w = this.waiting;
-          this.waiting = undefined;
-          const got = this.offers;
-          this.offers = [];
-          w.resolve(got);
-        }
-      }
-    })();
+  constructor(module: ManagedModule) {
+    this.link = new AllocatorLink({
+      module,
+      snapshot: () => this.state,
+      onOffers: (allocations) => {
+        for (const a of allocations) this.offers.push(a);
+      },
+      onCycleDone: (done) => {
+        if (!this.waiting || (done.seq ?? 0) < this.waiting.seq) return;
+        const w = this.waiting;
+        this.waiting = undefined;
+        const got = this.offers;
+        this.offers = [];
+        w.resolve(got);
+      },
+      log: createLog({ level: 'warn' }),
+    });
   }
 
-  send(input: Omit<AllocatorInput, 'seq'>): Promise<void> {
-    return this.call.write({ seq: ++this.seq, ...input });
+  /** Opens a new stream that starts from `state`. */
+  open(state: Snapshot): void {
+    this.state = state;
+    this.offers = [];
+    this.link.open();
+  }
+
+  send(input: AllocatorEvent): void {
+    this.link.send(input);
   }
 
   /** Sends a tick and resolves with everything offered up to its CycleDone. */
-  async tick(agentIds: string[] = []): Promise<Allocation[]> {
-    const done = new Promise<Allocation[]>((resolve) => (this.waiting = { seq: this.seq + 1, resolve }));
-    await this.send({ tick: { agentIds } });
-    return done;
+  tick(): Promise<Allocation[]> {
+    const seq = this.link.tick();
+    return new Promise<Allocation[]>((resolve) => (this.waiting = { seq, resolve }));
   }
 
-  /** Declines every allocation (refuse_seconds 0) and waits until the module applied them all. */
+  /**
+   * Declines every allocation (refuse_seconds 0) and waits until the module applied them all: the
+   * declines go in while allocation is paused, and a tick (answered by an empty cycle while paused)
+   * is the barrier, as Mesos's benchmark settles the declines before its timed cycle.
+   */
   async declineAll(allocations: Allocation[]): Promise<void> {
-    for (const a of allocations) {
-      await this.send({ recoverResources: { frameworkId: a.frameworkId, agentId: a.agentId, resources: a.resources, filters: { refuseSeconds: 0 } } });
-    }
-    await this.tick(['no-such-agent']); // barrier: a cycle over no agent answers once every decline is applied
+    this.send({ pause: {} });
+    for (const a of allocations) this.send({ recoverResources: { frameworkId: a.frameworkId, agentId: a.agentId, resources: a.resources, filters: { refuseSeconds: 0 } } });
+    await this.tick();
   }
 
-  end(): void {
-    this.call.end();
-    this.call.cancel();
+  /** Resumes allocation and runs one cycle; resolves with its offers. */
+  resumeAndTick(): Promise<Allocation[]> {
+    this.send({ resume: {} });
+    return this.tick();
   }
 }
 
@@ -83,13 +101,13 @@ function peakRssMiB(pid: number): number {
 }
 
 // declineRounds runs the DeclineOffers cycle `rounds` times and returns the cycle times.
-async function declineRounds(s: Stream, first: Allocation[], rounds: number, expected: number): Promise<number[]> {
+async function declineRounds(s: Driver, first: Allocation[], rounds: number, expected: number): Promise<number[]> {
   let offers = first;
   const times: number[] = [];
   for (let r = 0; r < rounds; r++) {
     await s.declineAll(offers);
     const t = performance.now();
-    offers = await s.tick();
+    offers = await s.resumeAndTick();
     times.push(performance.now() - t);
     if (offers.length !== expected) throw new Error(`round ${r}: expected ${expected} offers (one per agent), got ${offers.length}`);
   }
@@ -98,69 +116,55 @@ async function declineRounds(s: Stream, first: Allocation[], rounds: number, exp
 
 async function main(): Promise<void> {
   if (!fs.existsSync(MODULE)) throw new Error(`${MODULE} is missing: run \`npm run build\` first`);
-  const m = await startModule({
-    name: 'allocator-drf',
-    command: process.execPath,
-    args: ['--max-semi-space-size=32', MODULE],
-    runtimeDir: makeRuntimeDir('tessera-bench-'),
-    startTimeoutMs: 10_000,
-    callTimeoutMs: 10_000,
-    core: { version: 'bench', abi: SUPPORTED_ABI },
-    kinds: ['allocator'],
-    parameters: { allocation_interval: '1h', event_batch_window: '1h' },
-    onLine: (_s, line) => (line.includes('"warn"') || line.includes('"error"') ? console.error(line) : undefined),
-  });
+  const modulesJson = JSON.stringify({ modules: [{ name: 'drf', file: MODULE, parameters: { allocation_interval: '1h', event_batch_window: '1h' } }] });
+  const host = new ModuleHost({ config: parseModulesJson(modulesJson, 'bench modules.json', process.cwd()), log: createLog({ level: 'warn' }) });
+  await host.start();
+  const module = host.get('drf');
+  const d = new Driver(module);
   try {
     // 10k agents, 1k frameworks.
-    let s = new Stream(m);
-    await s.send({ snapshot: { frameworks: Array.from({ length: 1000 }, (_, i) => framework(i)) } });
-    await s.tick();
+    d.open({ frameworks: Array.from({ length: 1000 }, (_, i) => framework(i)) });
+    await d.tick();
     let t = performance.now();
-    for (let i = 0; i < 10_000; i++) await s.send({ addAgent: agent(i) });
-    let offers = await s.tick();
+    for (let i = 0; i < 10_000; i++) d.send({ addAgent: agent(i) });
+    let offers = await d.tick();
     report('drf-add-10k-agents', performance.now() - t, 500, { label: 'Mesos 1.8', ms: 1600 });
     if (offers.length !== 10_000) throw new Error(`expected 10000 offers after adding the agents, got ${offers.length}`);
-    const cycle10k = await declineRounds(s, offers, 5, 10_000);
+    const cycle10k = await declineRounds(d, offers, 5, 10_000);
     report('drf-cycle-10k-agents-1k-frameworks', median(cycle10k), 100, { label: 'Mesos 1.8', ms: 1100 });
     console.log(`  rounds: ${cycle10k.map((x) => x.toFixed(0)).join(', ')} ms; Mesos 1.6: 6300 ms`);
-    s.end();
 
     // 50k agents, 5k frameworks, loaded by snapshot (as after an allocator restart).
-    s = new Stream(m);
     t = performance.now();
-    await s.send({ snapshot: { agents: Array.from({ length: 50_000 }, (_, i) => agent(i)), frameworks: Array.from({ length: 5000 }, (_, i) => framework(i)) } });
-    offers = await s.tick();
+    d.open({ agents: Array.from({ length: 50_000 }, (_, i) => agent(i)), frameworks: Array.from({ length: 5000 }, (_, i) => framework(i)) });
+    offers = await d.tick();
     console.log(`  snapshot of 50k agents and 5k frameworks + first cycle: ${(performance.now() - t).toFixed(0)} ms`);
-    const cycle50k = await declineRounds(s, offers, 3, 50_000);
+    const cycle50k = await declineRounds(d, offers, 3, 50_000);
     report('drf-cycle-50k-agents-5k-frameworks', median(cycle50k), 1000);
     console.log(`  rounds: ${cycle50k.map((x) => x.toFixed(0)).join(', ')} ms`);
-    s.end();
 
     // 3k agents, 3k roles with quota (half large, half small guarantees), one framework per role.
-    s = new Stream(m);
     const quotas = Array.from({ length: 3000 }, (_, i) => ({ role: `role-${i}`, guarantees: i % 2 === 0 ? [scalar('cpus', 24), scalar('mem', 4096)] : [scalar('cpus', 1), scalar('mem', 128)], limits: [] }));
-    await s.send({
-      snapshot: {
-        agents: Array.from({ length: 3000 }, (_, i) => agent(i, [scalar('cpus', 48), scalar('mem', 8192), scalar('disk', 4096)])),
-        frameworks: Array.from({ length: 3000 }, (_, i) => framework(i, `role-${i}`)),
-        quotas,
-      },
+    d.open({
+      agents: Array.from({ length: 3000 }, (_, i) => agent(i, [scalar('cpus', 48), scalar('mem', 8192), scalar('disk', 4096)])),
+      frameworks: Array.from({ length: 3000 }, (_, i) => framework(i, `role-${i}`)),
+      quotas,
     });
-    offers = await s.tick();
+    offers = await d.tick();
     const quotaTimes: number[] = [];
     for (let r = 0; r < 3; r++) {
-      await s.declineAll(offers);
+      await d.declineAll(offers);
       const t0 = performance.now();
-      offers = await s.tick();
+      offers = await d.resumeAndTick();
       quotaTimes.push(performance.now() - t0);
     }
     report('drf-quota-3k-roles', median(quotaTimes), 500, { label: "Mesos's LargeAndSmallQuota", ms: 14_000 });
     console.log(`  rounds: ${quotaTimes.map((x) => x.toFixed(0)).join(', ')} ms; ${offers.length} offers per cycle`);
-    s.end();
 
-    console.log(`BENCH drf-module-peak-rss ${peakRssMiB(m.pid).toFixed(0)} MiB (allocator module process, VmHWM over all scenarios)`);
+    console.log(`BENCH drf-module-peak-rss ${peakRssMiB(module.pid!).toFixed(0)} MiB (allocator module process, VmHWM over all scenarios)`);
   } finally {
-    await m.stop(2000);
+    d.link.close();
+    await host.stop();
   }
 }
 

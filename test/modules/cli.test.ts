@@ -26,8 +26,8 @@ describe('tessera modules check', () => {
     expect(res.status).toBe(0);
     const lines = res.stdout.split('\n');
     expect(lines[1].split(/\s{2,}/)).toEqual(['MODULE', 'KIND', 'VERSION', 'BUILT AGAINST', 'NEGOTIATED', 'CAPABILITIES', 'STATUS']);
-    expect(lines[2].split(/\s{2,}/)).toEqual(['echo', 'isolator', '1.2.3', '1.0.0', '1.0.0', 'recover,isolate,watch,usage,status,supports_nesting', 'ok']);
-    expect(lines[3].split(/\s{2,}/)).toEqual(['labels', 'hook', '0.3.0', '1.0.0', '1.0.0', 'master_launch_task_label_decorator', 'ok']);
+    expect(lines[2].split(/\s{2,}/)).toEqual(['echo', 'isolator', '1.2.3', '1.1.0', '1.1.0', 'recover,isolate,watch,usage,status,supports_nesting', 'ok']);
+    expect(lines[3].split(/\s{2,}/)).toEqual(['labels', 'hook', '0.3.0', '1.1.0', '1.1.0', 'master_launch_task_label_decorator', 'ok']);
     expect(lines[4].split(/\s{2,}/)).toEqual(['old', 'isolator', '1.0.0', '1.0.0', '1.0.0', 'isolate,usage', 'ok']);
     expect(res.stdout).toContain('all 3 module(s) usable');
   });
@@ -97,7 +97,7 @@ describe('tessera modules check', () => {
     expect(res.code).toBe(1);
     expect(res.out).toContain(
       'future: TSR_ABI_NO_OVERLAP: module future (compat-isolator 2.0.0) was built for isolator ABI 2.0.0 and accepts ^2.0.0, ' +
-        'but this core (0.1.0) supports isolator ABI 1.0: upgrade the core to a release that supports isolator ABI ^2.0.0, ' +
+        'but this core (0.1.0) supports isolator ABI 1.0–1.1: upgrade the core to a release that supports isolator ABI ^2.0.0, ' +
         'or use a compat-isolator release built for isolator ABI 1.x',
     );
   });

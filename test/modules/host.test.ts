@@ -34,7 +34,7 @@ describe('module host', () => {
     await host.start([{ name: 'echo', kinds: ['isolator'] }]);
     const m = host.get('echo');
     expect(m.status).toBe('ready');
-    expect(m.negotiated.get('isolator')).toMatchObject({ version: '1.0.0', builtAgainst: '1.0.0', accepts: '^1.0.0' });
+    expect(m.negotiated.get('isolator')).toMatchObject({ version: '1.1.0', builtAgainst: '1.1.0', accepts: '^1.0.0' });
     const isolator = host.isolator('echo');
     const launch = await isolator.prepare({ value: 'c1' }, { directory: '/tmp' });
     expect(launch?.environment?.variables).toEqual([{ name: 'GREETING', value: 'salut' }]);

@@ -10,10 +10,19 @@
  * outstanding, so their resources are simply available again. Outputs of an old stream are dropped.
  *
  * Inputs sent while no stream is open are dropped on purpose: their effect is in the next Snapshot.
+ *
+ * Inputs sent in one turn of the event loop (a burst of declines, agents registering) leave as one
+ * `batch` message when the module negotiated allocator ABI 1.1 or later: one gRPC message costs tens of
+ * microseconds on each side whatever its size, so 10,000 declines cost one message instead of 10,000.
+ * With an ABI 1.0 module they leave one by one, as 1.0 has no batch.
  */
 import { TesseraError, type AllocatorInput, type AllocatorOutput, type BidiStream, type Caller, type CycleDone, type Snapshot } from '@tessera/modules-api';
 import type { Allocation } from '@tessera/modules-api';
+import { gte, valid } from 'semver';
 import type { Log } from '../log';
+
+/** Inputs per batch message (ABI >= 1.1): bounds message size while a burst still costs few messages. */
+export const BATCH_MAX = 1024;
 
 /** The module the link talks to: a supervised allocator process (a ManagedModule). */
 export interface AllocatorModule extends Caller {
@@ -51,6 +60,9 @@ export class AllocatorLink {
   private closed = false;
   private reopenTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
+  private queue: AllocatorInput[] = [];
+  private flushScheduled = false;
+  private batches = false;
   /** How many streams were opened (1 + reopenings). */
   streamsOpened = 0;
 
@@ -87,6 +99,9 @@ export class AllocatorLink {
     }
     this.stream = stream;
     this.streamsOpened++;
+    const version = via.negotiated?.get('allocator')?.version ?? this.opts.module.negotiated?.get('allocator')?.version;
+    this.batches = version !== undefined && valid(version) !== null && gte(version, '1.1.0');
+    this.queue = []; // inputs queued for the old stream are in the snapshot
     this.write({ snapshot: this.opts.snapshot() });
     this.opts.onStream?.({ opened: true, generation });
     void this.read(stream, generation);
@@ -126,13 +141,43 @@ export class AllocatorLink {
   }
 
   private write(event: AllocatorEvent): void {
-    const stream = this.stream!;
-    const input: AllocatorInput = { seq: ++this.seq, ...event };
-    stream.write(input).catch(() => undefined); // a broken stream shows up in read()
+    this.queue.push({ seq: ++this.seq, ...event });
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  /**
+   * Sends what is queued: one batch (or, for an ABI 1.0 module, every input) now, and the rest of a
+   * large burst after giving the event loop a turn, so the module decodes one batch while the next
+   * is being encoded.
+   */
+  flush(): void {
+    this.flushScheduled = false;
+    const stream = this.stream;
+    if (stream === undefined) {
+      this.queue = [];
+      return;
+    }
+    const sent = (p: Promise<void>) => void p.catch(() => undefined); // a broken stream shows up in read()
+    if (!this.batches) {
+      const queue = this.queue;
+      this.queue = [];
+      for (const input of queue) sent(stream.write(input));
+      return;
+    }
+    const inputs = this.queue.length <= BATCH_MAX ? this.queue : this.queue.slice(0, BATCH_MAX);
+    this.queue = inputs === this.queue ? [] : this.queue.slice(BATCH_MAX);
+    sent(stream.write(inputs.length === 1 ? inputs[0] : { seq: inputs[inputs.length - 1].seq, batch: { inputs } }));
+    if (this.queue.length > 0) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   /** Ends the stream and stops reopening it. */
   close(): void {
+    while (this.queue.length > 0 && this.stream !== undefined) this.flush();
     this.closed = true;
     clearTimeout(this.reopenTimer);
     this.unsubscribe();

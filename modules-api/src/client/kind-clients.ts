@@ -16,6 +16,8 @@ export interface Caller {
   bidi<Req extends object, Res>(service: Service, rpc: string, opts?: CallOptions): BidiStream<Req, Res>;
   /** capabilities are those the module advertised for a kind. */
   capabilities(kind: Kind): readonly string[];
+  /** negotiated holds the ABI version agreed per kind, where the caller knows it. */
+  readonly negotiated?: ReadonlyMap<Kind, { readonly version: string }>;
 }
 
 abstract class KindClient {

@@ -1054,6 +1054,13 @@ export interface Tick {
   agentIds?: string[];
 }
 
+/** AllocatorInputBatch is several inputs sent as one message (since 1.1). */
+export interface AllocatorInputBatch {
+  /** The inputs, applied in order exactly as if sent one by one; each carries its own seq and none is
+   * itself a batch (since 1.1). */
+  inputs?: AllocatorInput[];
+}
+
 /** AllocatorInput is one message from the master (since 1.0). */
 export interface AllocatorInput {
   /** Increases by one per message; decisions name the last input they saw (since 1.0). */
@@ -1098,6 +1105,9 @@ export interface AllocatorInput {
   tick?: Tick;
   /** Resources moved to a task from an offer (ACCEPT) and are now used (since 1.0). */
   updateAllocation?: Allocation;
+  /** Several inputs at once (a burst of declines or agent registrations): one gRPC message instead of
+   * thousands; the batch's own seq is its last input's (since 1.1). */
+  batch?: AllocatorInputBatch;
 }
 
 /** Offers carries the decisions of one allocation cycle (since 1.0). */

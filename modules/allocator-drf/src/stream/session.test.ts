@@ -153,3 +153,26 @@ describe('parameters', () => {
     expect(() => resolveParameters({ min_allocatable_resources: 'cpus=1' })).toThrow(/min_allocatable_resources: "cpus=1" is not name:quantity/);
   });
 });
+
+describe('batches (ABI 1.1)', () => {
+  it('applies a batch in order, as if its inputs came one by one, and answers with the batch seq', async () => {
+    const s = open();
+    s.send(snapshot(0, 1));
+    await s.until(() => s.cycleDone(1));
+    s.inputs.push({ seq: 5, batch: { inputs: [2, 3, 4].map((i) => ({ seq: i, addAgent: agentMsg(`b${i}`, 'cpus:1;mem:256') })).concat([{ seq: 5, tick: { agentIds: [] } } as never]) } });
+    await s.until(() => s.cycleDone(2));
+    const done = s.outputs.filter((o) => o.cycleDone).pop()!;
+    expect(done.seq).toBe(5);
+    expect(s.offers().map((o) => o.agentId).sort()).toEqual(['b2', 'b3', 'b4']);
+    s.inputs.close();
+    await s.done;
+  });
+
+  it('names the input inside a batch that failed', async () => {
+    const s = open();
+    s.send(snapshot(1, 1));
+    s.inputs.push({ seq: 4, batch: { inputs: [{ seq: 2, removeAgent: { agentId: 'a0' } }, { seq: 3, updateAllocation: { frameworkId: 'f0', agentId: 'a0', role: '*', resources: [] } }, { seq: 4, tick: {} }] } });
+    await s.done;
+    expect((s.error() as TesseraError).message).toMatch(/input seq 3 \(update_allocation, in a batch\): updateAllocation: unknown agent 'a0'/);
+  });
+});

@@ -87,8 +87,20 @@ export class AllocatorSession {
     }
   }
 
-  /** Applies one input; throws TesseraError for an input that contradicts the state. */
+  /** Applies one input (or a batch of them, in order); throws TesseraError for one that contradicts the state. */
   apply(input: AllocatorInput): void {
+    if (input.batch) {
+      for (const inner of input.batch.inputs ?? []) {
+        if (inner.batch) throw new TesseraError('TSR_INVALID_ARGUMENT', `input seq ${inner.seq ?? '?'}: a batch inside a batch; send the inputs of a burst in one flat batch`);
+        try {
+          this.apply(inner);
+        } catch (err) {
+          throw refusal(err, `input seq ${this.lastSeq} (${inputKind(inner)}, in a batch)`);
+        }
+      }
+      this.lastSeq = input.seq ?? this.lastSeq;
+      return;
+    }
     this.lastSeq = input.seq ?? this.lastSeq + 1;
     if (input.snapshot) {
       const engine = new DrfAllocator(this.settings.engine);
@@ -219,8 +231,7 @@ export class AllocatorSession {
 
   private fail(err: unknown, input: AllocatorInput | undefined): void {
     this.failed = true;
-    const what = input ? `input seq ${this.lastSeq} (${inputKind(input)})` : `allocation cycle after input seq ${this.lastSeq}`;
-    const e = err instanceof TesseraError ? err : new TesseraError('TSR_INVALID_ARGUMENT', `${what}: ${(err as Error).message}; open a new stream with a snapshot`);
+    const e = refusal(err, input ? `input seq ${this.lastSeq} (${inputKind(input)})` : `allocation cycle after input seq ${this.lastSeq}`);
     this.opts.log.warn('allocator stream failed', { code: e.code, error: e.message });
     this.stop(e);
   }
@@ -234,6 +245,12 @@ export class AllocatorSession {
     this.intervalTimer = undefined;
     this.out.close(error);
   }
+}
+
+// refusal turns an engine error into the stream's coded error, naming the input; coded errors pass as they are.
+function refusal(err: unknown, what: string): TesseraError {
+  if (err instanceof TesseraError) return err;
+  return new TesseraError('TSR_INVALID_ARGUMENT', `${what}: ${(err as Error).message}; open a new stream with a snapshot`);
 }
 
 // inputKind names the input's oneof member the way the proto does (add_agent, tick...).
