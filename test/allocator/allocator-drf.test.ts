@@ -126,7 +126,7 @@ describe('allocator-drf module', () => {
       link.tick();
       await waitFor(() => master.outstanding.size === 2000, 10_000, 'offers of all 2,000 agents');
       for (const a of [...master.outstanding.values()]) {
-        master.outstanding.delete(a.agentId);
+        master.outstanding.delete(a.agentId!);
         link.send({ recoverResources: { frameworkId: a.frameworkId, agentId: a.agentId, resources: a.resources, filters: { refuseSeconds: 0 } } });
       }
       link.tick();

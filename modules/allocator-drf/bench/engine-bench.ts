@@ -15,13 +15,24 @@
  * refuse_seconds INT_MAX, 400 rounds):
  *   ENGINE mesos-decline-offers agents=2000 frameworks=200 rounds=400 median=<ms> ms max=<ms> ms total=<ms> ms
  *
+ * and Mesos's LargeAndSmallQuota shape, as `npm run bench -- drf` runs it through gRPC: 3000 agents of
+ * cpus:48;mem:8192;disk:4096, 3000 roles with quota guarantees (even roles cpus:24;mem:4096, odd ones
+ * cpus:1;mem:128), one framework per role, loaded by snapshot; every offer is declined
+ * (refuse_seconds 0) and the next cycle re-offers everything:
+ *   ENGINE quota agents=3000 roles=3000 cycle <ms> ms (median; rounds ...)
+ *
+ * and headroom held back on most of the cluster: 3000 such agents, a suppressed role guaranteed 60% of
+ * them, 3000 other roles with a framework each declining every offer (refuse_seconds 0):
+ *   ENGINE quota-headroom agents=3000 roles=3000 cycle <ms> ms (median; rounds ...)
+ *
  * and the sorter alone: one "visit the first client in DRF order, charge it, end the walk" step, the
  * sorter's share of every agent of a cycle, among 5000 hierarchical roles:
  *   ENGINE sorter clients=5000 walk+allocate <ns> ns/op
  *
  * Run: npx esbuild modules/allocator-drf/bench/engine-bench.ts --bundle --platform=node \
  *        --outfile=/tmp/engine-bench.js && node /tmp/engine-bench.js
- * Optional arguments: `agents frameworks` pairs to run instead of the defaults, e.g. `2000 200`.
+ * Optional arguments: `agents frameworks` pairs to run instead of the defaults, e.g. `2000 200`, or
+ * `quota [agents roles]` to run only the two quota scenarios (for profiling).
  */
 import { DrfAllocator, DrfSorter, parseResources, Resources, ShareBasis } from '../src/engine';
 import type { Allocation } from '../src/engine';
@@ -115,6 +126,55 @@ function mesosDeclineOffers(agents: number, frameworks: number): void {
   );
 }
 
+/** Mesos's LargeAndSmallQuota shape; see the module comment. */
+function quotaRoles(agents: number, roles: number, rounds = CYCLES): void {
+  const scalar = (name: string, value: number) => ({ name, type: 'SCALAR' as const, scalar: { value } });
+  const total = [scalar('cpus', 48), scalar('mem', 8192), scalar('disk', 4096)];
+  const engine = new DrfAllocator();
+  engine.loadSnapshot({
+    quotas: Array.from({ length: roles }, (_, i) => ({
+      role: `role-${i}`,
+      guarantees: i % 2 === 0 ? [scalar('cpus', 24), scalar('mem', 4096)] : [scalar('cpus', 1), scalar('mem', 128)],
+      limits: [],
+    })),
+    agents: Array.from({ length: agents }, (_, i) => ({ info: { id: `agent-${i}`, hostname: `host-${i}` }, total, active: true })),
+    frameworks: Array.from({ length: roles }, (_, i) => ({ info: { id: `framework-${i}`, roles: [`role-${i}`] }, active: true })),
+  });
+  let clock = 1_000_000;
+  let offers = engine.allocate(clock);
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    declineAll(engine, offers, clock);
+    clock += 1000;
+    const t0 = now();
+    offers = engine.allocate(clock);
+    times.push(now() - t0);
+    if (offers.length !== agents) throw new Error(`expected one offer per agent, got ${offers.length}`);
+  }
+  console.log(`ENGINE quota agents=${agents} roles=${roles} cycle ${median(times).toFixed(1)} ms (rounds ${times.map((t) => t.toFixed(0)).join(', ')})`);
+}
+
+/** Headroom for a suppressed guaranteed role held back on most agents; see the module comment. */
+function quotaHeadroom(agents: number, roles: number, rounds = CYCLES): void {
+  const engine = new DrfAllocator();
+  engine.updateQuota('held', parseResources(`cpus:${48 * agents * 0.6};mem:${8192 * agents * 0.6}`), []);
+  engine.addFramework({ info: { id: 'held-framework', roles: ['held'] }, active: true, suppressedRoles: ['held'] });
+  for (let i = 0; i < roles; i++) engine.addFramework({ info: { id: `framework-${i}`, roles: [`role-${i}`] }, active: true });
+  const total = parseResources('cpus:48;mem:8192;disk:4096');
+  for (let i = 0; i < agents; i++) engine.addAgent({ info: { id: `agent-${i}` }, total, active: true });
+  let clock = 1_000_000;
+  let offers = engine.allocate(clock);
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    declineAll(engine, offers, clock);
+    clock += 1000;
+    const t0 = now();
+    offers = engine.allocate(clock);
+    times.push(now() - t0);
+  }
+  console.log(`ENGINE quota-headroom agents=${agents} roles=${roles} cycle ${median(times).toFixed(1)} ms (rounds ${times.map((t) => t.toFixed(0)).join(', ')})`);
+}
+
 /** The sorter's incremental update: per step, take the first client of a walk and charge it. */
 function sorterSteps(clients: number, steps: number): void {
   const basis = new ShareBasis();
@@ -134,6 +194,12 @@ function sorterSteps(clients: number, steps: number): void {
 }
 
 function main(): void {
+  if (process.argv[2] === 'quota') {
+    const [agents, roles] = process.argv.slice(3).map(Number);
+    quotaRoles(agents || 3000, roles || 3000);
+    quotaHeadroom(agents || 3000, roles || 3000);
+    return;
+  }
   const args = process.argv.slice(2).map(Number);
   if (args.length >= 2) {
     for (let i = 0; i + 1 < args.length; i += 2) run(args[i], args[i + 1], true);
@@ -142,6 +208,8 @@ function main(): void {
   run(10_000, 1_000, true);
   run(50_000, 5_000, false);
   mesosDeclineOffers(2_000, 200);
+  quotaRoles(3_000, 3_000);
+  quotaHeadroom(3_000, 3_000);
   sorterSteps(5_000, 200_000);
 }
 

@@ -2,13 +2,15 @@
  * One allocation cycle, with the semantics of Mesos's hierarchical allocator (`__generateOffers`).
  *
  * Agents are visited in a (seeded) random order. Stage 1 serves roles whose quota guarantees are not
- * met: for each agent, those roles in DRF order, their frameworks in DRF order, each offered the role's
+ * met: for each agent, those roles by weighted dominant share (kept in a heap for the cycle, see
+ * {@link GuaranteeQueue}), their frameworks in DRF order, each offered the role's
  * reservations plus unreserved scalars up to the unmet guarantee, plus — only when it makes progress
  * on the guarantee — the other resources of the agent within the role's limits and the global headroom.
  * Stage 2 is fair sharing: for each agent, every role in hierarchical DRF order and its frameworks in
  * DRF order, each offered everything it may have: reservations of its role or an ancestor, non-scalar
  * and revocable resources, and unreserved scalars cut down so that the role and its ancestors stay
- * within their limits and enough unreserved resources stay free for unmet guarantees (headroom).
+ * within their limits and enough unreserved resources stay free for unmet guarantees (headroom; the
+ * quota tree keeps the required amount up to date, so reading it after each allocation is O(1)).
  *
  * A framework is skipped when it is inactive or its role suppressed (it is then inactive in its role's
  * sorter), when the agent has GPUs and it is not GPU_RESOURCES capable (with filterGpuResources), when
@@ -16,10 +18,12 @@
  * it. Resources it lacks the capability for (revocable, shared, refined reservations) are left out.
  * Offered resources leave the agent's available resources until recovered. An agent that every active
  * framework refuses outright (filters covering all it has, or the GPU rule) is skipped without walking
- * the roles, which keeps cycles cheap when frameworks decline for long periods instead of suppressing.
+ * the roles, in both stages, which keeps cycles cheap when frameworks decline for long periods instead
+ * of suppressing.
  */
 import type { AgentState, EngineState, FrameworkState, Membership, RoleState } from './engine-state';
-import { at, QuantityVector } from './quantities';
+import { GuaranteeQueue } from './guarantee-queue';
+import { at } from './quantities';
 import { ResourceEntry, Resources } from './resources';
 import type { SorterClient } from './sorter';
 import type { Allocation } from './types';
@@ -59,28 +63,13 @@ class OfferBook {
   }
 }
 
-/** Required headroom, recomputed lazily after allocations that may change it. */
-class Headroom {
-  private required: QuantityVector = [];
-  private stale = true;
-
-  /** Starts stale: the first question computes the requirement. */
-  constructor(private readonly state: EngineState) {}
-
-  /** Marks the requirement stale after an allocation to a role. */
-  touched(): void {
-    this.stale = true;
-  }
-
-  /** How much unreserved non-revocable `id` may be given away without eating into unmet guarantees. */
-  surplus(id: number): number {
-    if (this.stale) {
-      this.required = this.state.quota.hasGuarantees() ? this.state.quota.requiredHeadroom() : [];
-      this.stale = false;
-    }
-    const need = at(this.required, id);
-    return need === 0 ? Infinity : Math.max(0, at(this.state.freeQuotaScalars, id) - need);
-  }
+/**
+ * How much unreserved non-revocable `id` may be given away without eating into unmet guarantees (the
+ * quota tree keeps the required headroom up to date with every allocation).
+ */
+function surplus(state: EngineState, id: number): number {
+  const need = state.quota.requiredHeadroomOf(id);
+  return need === 0 ? Infinity : Math.max(0, at(state.freeQuotaScalars, id) - need);
 }
 
 /** Per-name budget while cutting one offer down (tiny: an offer names a handful of resources). */
@@ -120,14 +109,13 @@ export function runCycle(state: EngineState, nowMs: number, agentIds?: readonly 
   const agents = candidateAgents(state, agentIds);
   const book = new OfferBook();
   if (agents.length === 0) return [];
-  const headroom = new Headroom(state);
   if (state.quota.hasGuarantees()) {
-    stage1(state, agents, nowMs, book, headroom);
+    stage1(state, agents, nowMs, book);
     book.enableMerging();
     // Reshuffle so that stage 1's preference for the first agents does not carry over (as Mesos).
     shuffle(state, agents);
   }
-  stage2(state, agents, nowMs, book, headroom);
+  stage2(state, agents, nowMs, book);
   return book.toAllocations();
 }
 
@@ -174,44 +162,42 @@ function gpuBlocked(state: EngineState, agent: AgentState, fw: FrameworkState): 
   return state.options.filterGpuResources && agent.hasGpu && !fw.gpu;
 }
 
-/** Stage 1: roles with unmet guarantees get up to their guarantee first. */
-function stage1(state: EngineState, agents: AgentState[], nowMs: number, book: OfferBook, headroom: Headroom): void {
+/**
+ * Stage 1: roles with unmet guarantees get up to their guarantee first. For each agent, those roles in
+ * the order (weighted dominant share, name) that holds when the agent's turn begins; see
+ * {@link GuaranteeQueue}. An agent that every active framework refuses outright cannot be offered to
+ * any of them, whatever the role (a stage 1 offer is part of what the agent has), so it is skipped.
+ */
+function stage1(state: EngineState, agents: AgentState[], nowMs: number, book: OfferBook): void {
   const quota = state.quota;
-  const roles: RoleState[] = [];
-  for (const name of quota.guaranteedRoles()) {
-    const rs = state.roles.get(name);
-    if (rs !== undefined && rs.sorter.activeCount > 0 && quota.isUnsatisfied(name)) roles.push(rs);
-  }
-  if (roles.length === 0) return;
-  const key = (rs: RoleState): number => state.roleSorter.dominantShare(rs.name) / (state.weights.get(rs.name) ?? 1);
+  const queue = new GuaranteeQueue(state);
   const budget = new Budget();
   const extraBudget = new Budget();
   for (const agent of agents) {
-    if (agent.available.isEmpty()) continue;
-    // Few roles have quota, so ordering them by DRF share per agent is cheap.
-    const ordered = roles
-      .filter((rs) => quota.isUnsatisfied(rs.name))
-      .map((rs) => ({ rs, share: key(rs) }))
-      .sort((a, b) => a.share - b.share || (a.rs.name < b.rs.name ? -1 : 1));
-    if (ordered.length === 0) return;
-    for (const { rs } of ordered) {
+    if (queue.isEmpty()) return;
+    if (agent.available.isEmpty() || state.refusedByAll(agent, nowMs)) continue;
+    for (let q = queue.next(); q !== null; q = queue.next()) {
+      const rs = q.rs;
       rs.sorter.beginWalk();
       try {
         for (let c = rs.sorter.nextInWalk(); c !== null; c = rs.sorter.nextInWalk()) {
-          if (!quota.isUnsatisfied(rs.name) || agent.available.isEmpty()) break;
+          if (!quota.isUnsatisfiedAt(rs.quota) || agent.available.isEmpty()) break;
           const m = c.owner!;
           const fw = m.fw;
           if (gpuBlocked(state, agent, fw)) continue;
-          const offer = stripIncapable(guaranteeOffer(state, agent, rs.name, headroom, budget, extraBudget), fw);
+          const offer = stripIncapable(guaranteeOffer(state, agent, rs.name, budget, extraBudget), fw);
           if (offer.isEmpty() || isFilteredOut(state, m, agent, offer, nowMs)) continue;
           state.allocate(agent, m, offer);
           book.add(fw.id, agent.id, rs.name, offer);
-          headroom.touched();
+          queue.allocatedTo(q);
         }
       } finally {
         rs.sorter.endWalk();
       }
+      if (agent.available.isEmpty()) break;
     }
+    // The queue lives for this cycle only, so an error above leaves nothing inconsistent behind.
+    queue.endTurn();
   }
 }
 
@@ -224,7 +210,6 @@ function guaranteeOffer(
   state: EngineState,
   agent: AgentState,
   role: string,
-  headroom: Headroom,
   budget: Budget,
   extraBudget: Budget,
 ): Resources {
@@ -262,7 +247,7 @@ function guaranteeOffer(
     const amount = Math.min(
       e.milli,
       quota.limitRemaining(role, id) - budget.taken(id),
-      headroom.surplus(id) - extraBudget.taken(id),
+      surplus(state, id) - extraBudget.taken(id),
     );
     if (amount > 0) {
       extras.push(amount === e.milli ? e : { kind: e.kind, milli: amount, ranges: null, items: null });
@@ -277,7 +262,7 @@ function guaranteeOffer(
  * The stage 2 offer of `agent` to `role` before framework capabilities: reservations of the role or an
  * ancestor, non-scalar and revocable resources, and unreserved scalars within limits and headroom.
  */
-function fairShareOffer(state: EngineState, agent: AgentState, role: string, headroom: Headroom, budget: Budget): Resources {
+function fairShareOffer(state: EngineState, agent: AgentState, role: string, budget: Budget): Resources {
   const entries = agent.available.entries;
   const quota = state.quota;
   const limited = quota.hasLimits();
@@ -300,7 +285,7 @@ function fairShareOffer(state: EngineState, agent: AgentState, role: string, hea
     const id = k.nameId;
     let amount = e.milli;
     if (limited) amount = Math.min(amount, quota.limitRemaining(role, id) - budget.taken(id));
-    if (guarded) amount = Math.min(amount, headroom.surplus(id) - budget.taken(id));
+    if (guarded) amount = Math.min(amount, surplus(state, id) - budget.taken(id));
     if (amount > 0) {
       out.push(amount === e.milli ? e : { kind: k, milli: amount, ranges: null, items: null });
       budget.take(id, amount);
@@ -324,20 +309,44 @@ function walkScope(agent: AgentState): string | undefined {
   return role ?? undefined;
 }
 
+/**
+ * Whether headroom leaves no role anything worth offering on the agent. Without reservations on it,
+ * every role's offer is at most the agent's non-scalar and revocable resources plus its unreserved
+ * scalars cut to the headroom surplus; when even that is below the minimum allocatable size, every
+ * framework would refuse it. Saves walking every role on every agent once what is left free is held
+ * for unmet guarantees (a guaranteed role that declines or is suppressed).
+ */
+function heldForGuarantees(state: EngineState, agent: AgentState): boolean {
+  if (!state.quota.hasGuarantees()) return false;
+  const bound: ResourceEntry[] = [];
+  for (const e of agent.available.entries) {
+    const k = e.kind;
+    if (k.reserved) return false;
+    if (!k.quotaScalar) {
+      bound.push(e);
+      continue;
+    }
+    const free = surplus(state, k.nameId);
+    if (free >= e.milli) bound.push(e);
+    else if (free > 0) bound.push({ kind: k, milli: free, ranges: null, items: null });
+  }
+  return !Resources.fromSortedEntries(bound).meets(state.options.minAllocatable);
+}
+
 /** Stage 2: fair sharing by hierarchical DRF. */
-function stage2(state: EngineState, agents: AgentState[], nowMs: number, book: OfferBook, headroom: Headroom): void {
+function stage2(state: EngineState, agents: AgentState[], nowMs: number, book: OfferBook): void {
   const roleSorter = state.roleSorter;
   const budget = new Budget();
   for (const agent of agents) {
-    if (agent.available.isEmpty() || state.refusedByAll(agent, nowMs)) continue;
+    if (agent.available.isEmpty() || state.refusedByAll(agent, nowMs) || heldForGuarantees(state, agent)) continue;
     roleSorter.beginWalk(walkScope(agent));
     try {
       for (let rc = roleSorter.nextInWalk(); rc !== null; rc = roleSorter.nextInWalk()) {
         const rs = rc.owner!;
         if (state.options.filterGpuResources && agent.hasGpu && rs.gpuActive === 0) continue;
-        const offer = fairShareOffer(state, agent, rs.name, headroom, budget);
+        const offer = fairShareOffer(state, agent, rs.name, budget);
         if (offer.isEmpty()) continue;
-        offerToFrameworks(state, agent, rs, offer, nowMs, book, headroom, budget);
+        offerToFrameworks(state, agent, rs, offer, nowMs, book, budget);
         if (agent.available.isEmpty()) break;
       }
     } finally {
@@ -354,7 +363,6 @@ function offerToFrameworks(
   offer: Resources,
   nowMs: number,
   book: OfferBook,
-  headroom: Headroom,
   budget: Budget,
 ): void {
   const sorter = rs.sorter;
@@ -368,10 +376,9 @@ function offerToFrameworks(
       if (toOffer.isEmpty() || isFilteredOut(state, m, agent, toOffer, nowMs)) continue;
       state.allocate(agent, m, toOffer);
       book.add(fw.id, agent.id, rs.name, toOffer);
-      headroom.touched();
       if (agent.available.isEmpty()) return;
       // Limits and headroom moved, and the framework may have left some resources out.
-      offer = fairShareOffer(state, agent, rs.name, headroom, budget);
+      offer = fairShareOffer(state, agent, rs.name, budget);
       if (offer.isEmpty()) break;
     }
   } finally {

@@ -277,6 +277,9 @@ export class EngineState {
     } else {
       agent.available.addInPlace(res);
       for (const e of res.entries) if (e.kind.quotaScalar) addAt(this.freeQuotaScalars, e.kind.nameId, e.milli);
+      // An idle agent shares its total's entries again instead of keeping the ones parsed from the
+      // recovery: one set of entries per agent instead of two (MBs with tens of thousands of agents).
+      if (agent.holdings.length === 0 && agent.available.equals(agent.total)) agent.available = agent.total.clone();
     }
     if (record.member !== null) {
       this.track(record.member, res, -1);

@@ -9,7 +9,10 @@
  *
  * Guarantees are the minimum the allocator sets aside for a role; limits the maximum it may consume.
  * Both are per resource name. The tree is kept up to date incrementally by the allocator, so reading a
- * role's consumption or remaining limit never sums over agents.
+ * role's consumption or remaining limit never sums over agents, and the required headroom (the unmet
+ * guarantees, which the allocation cycle reads after every allocation) never sums over roles: every
+ * change of a guaranteed role's consumption adjusts it by the change of that role's unmet guarantee.
+ * Only a change of guarantees recomputes it, lazily, because it can change which roles count.
  */
 import { ANY_ROLE } from './kinds';
 import { addAt, at, QuantityVector } from './quantities';
@@ -29,6 +32,11 @@ class QuotaNode {
   children = 0;
   /** Holders that keep the node alive while empty (the allocator pins roles that have frameworks). */
   pins = 0;
+  /**
+   * Whether the node has guarantees and no ancestor has: its unmet guarantee is part of the required
+   * headroom. Set by {@link QuotaTree.requiredHeadroomOf}'s recomputation; cleared with the guarantees.
+   */
+  top = false;
 
   constructor(
     /** The role path. */
@@ -65,6 +73,9 @@ export class QuotaTree {
   private readonly nodes = new Map<string, QuotaNode>();
   private readonly withGuarantees = new Set<QuotaNode>();
   private limitCount = 0;
+  /** The required headroom by name id (see {@link requiredHeadroom}), unless `requiredStale`. */
+  private readonly required: QuantityVector = [];
+  private requiredStale = false;
 
   /** The node of `role`, creating it and its ancestors as needed. */
   private ensure(role: string): QuotaNode {
@@ -103,7 +114,7 @@ export class QuotaTree {
     for (const e of total.entries) {
       if (!e.kind.reserved || e.kind.valueKind !== 0) continue;
       const leaf = this.ensure(e.kind.reservationRole);
-      for (let n: QuotaNode | null = leaf; n !== null; n = n.parent) addAt(n.reserved, e.kind.nameId, sign * e.milli);
+      for (let n: QuotaNode | null = leaf; n !== null; n = n.parent) this.consume(n, n.reserved, e.kind.nameId, sign * e.milli);
       if (sign < 0) this.prune(leaf);
     }
   }
@@ -115,8 +126,23 @@ export class QuotaTree {
   trackAllocatedAt(handle: QuotaHandle, resources: Resources, sign: 1 | -1): void {
     for (const e of resources.entries) {
       if (!e.kind.quotaScalar) continue;
-      for (let n: QuotaNode | null = handle as QuotaNode; n !== null; n = n.parent) addAt(n.allocated, e.kind.nameId, sign * e.milli);
+      for (let n: QuotaNode | null = handle as QuotaNode; n !== null; n = n.parent) this.consume(n, n.allocated, e.kind.nameId, sign * e.milli);
     }
+  }
+
+  /** Adds `milli` of name `id` to one of `node`'s consumption vectors, keeping the required headroom. */
+  private consume(node: QuotaNode, vector: QuantityVector, id: number, milli: number): void {
+    if (node.top && !this.requiredStale) {
+      const g = at(node.guarantees!, id);
+      if (g > 0) {
+        const before = Math.max(0, g - node.consumed(id));
+        addAt(vector, id, milli);
+        const after = Math.max(0, g - node.consumed(id));
+        if (after !== before) addAt(this.required, id, after - before);
+        return;
+      }
+    }
+    addAt(vector, id, milli);
   }
 
   /** Sets a role's quota; empty guarantees and no limits clear it (Mesos's default quota). */
@@ -129,6 +155,9 @@ export class QuotaTree {
     if (node.limits !== null) this.limitCount--;
     const hasGuarantee = guarantees.some((v) => v > 0);
     node.guarantees = hasGuarantee ? guarantees.slice() : null;
+    node.top = false;
+    // Which roles count (the topmost guaranteed ones) may have changed: recompute on the next read.
+    this.requiredStale = true;
     node.limits = limits.size > 0 ? new Map(limits) : null;
     if (node.limits !== null) this.limitCount++;
     if (hasGuarantee) this.withGuarantees.add(node);
@@ -176,8 +205,15 @@ export class QuotaTree {
   /** Whether the role lacks anything to meet its guarantee. */
   isUnsatisfied(role: string): boolean {
     const node = this.nodes.get(role);
-    if (!node || node.guarantees === null) return false;
-    for (let id = 0; id < node.guarantees.length; id++) if (node.guarantees[id] > node.consumed(id)) return true;
+    return node !== undefined && this.isUnsatisfiedAt(node);
+  }
+
+  /** {@link isUnsatisfied} for a pinned role, without looking it up. */
+  isUnsatisfiedAt(handle: QuotaHandle): boolean {
+    const node = handle as QuotaNode;
+    const g = node.guarantees;
+    if (g === null) return false;
+    for (let id = 0; id < g.length; id++) if (g[id] > node.consumed(id)) return true;
     return false;
   }
 
@@ -205,20 +241,34 @@ export class QuotaTree {
    * The unreserved headroom the allocator must keep free for unmet guarantees: the sum, over roles with
    * a guarantee and no guaranteed ancestor, of guarantee − consumed (never negative). A child's
    * guarantee is part of its parent's, so counting only the topmost guaranteed roles avoids counting
-   * it twice.
+   * it twice. A copy, by name id.
    */
   requiredHeadroom(): QuantityVector {
-    const out: QuantityVector = [];
+    this.refreshRequired();
+    return this.required.slice();
+  }
+
+  /** The required headroom of name `id` (see {@link requiredHeadroom}); O(1) between quota changes. */
+  requiredHeadroomOf(id: number): number {
+    if (this.requiredStale) this.refreshRequired();
+    return at(this.required, id);
+  }
+
+  /** Recomputes the required headroom and which roles count in it, after guarantees changed. */
+  private refreshRequired(): void {
+    if (!this.requiredStale) return;
+    this.required.length = 0;
     for (const node of this.withGuarantees) {
       let covered = false;
       for (let p = node.parent; p !== null; p = p.parent) if (p.guarantees !== null) covered = true;
+      node.top = !covered;
       if (covered) continue;
       const g = node.guarantees!;
       for (let id = 0; id < g.length; id++) {
         const need = g[id] - node.consumed(id);
-        if (need > 0) addAt(out, id, need);
+        if (need > 0) addAt(this.required, id, need);
       }
     }
-    return out;
+    this.requiredStale = false;
   }
 }

@@ -64,6 +64,28 @@ describe('quota guarantees', () => {
   });
 });
 
+describe('quota headroom', () => {
+  it('is held back on every agent while still offering reservations and whatever exceeds it', () => {
+    const e = new DrfAllocator({ shuffleSeed: null });
+    for (let i = 0; i < 6; i++) e.addAgent(agentMsg(`a${i}`, 'cpus:4;mem:1024;ports:[31000-31009]'));
+    e.addAgent(agentMsg('reserved', 'cpus:4;mem:1024;cpus(r1):2;mem(r1):256'));
+    e.addFramework(frameworkMsg('f-q', ['q']));
+    e.suppressOffers('f-q');
+    // 28 cpus and 7 GB in all, 20 cpus and 6 GB held for q: 8 cpus and 1 GB may go to the others.
+    e.updateQuota('q', parseResources('cpus:20;mem:6144'), []);
+    for (let i = 0; i < 20; i++) e.addFramework(frameworkMsg(`f${i}`, [`r${i}`]));
+    const offers = e.allocate(T0);
+    const total = (name: string): number =>
+      Array.from(offeredTo(offers).values()).reduce((sum, q) => sum + (q[name] ?? 0), 0);
+    expect(total('cpus')).toBe(8 + 2);
+    expect(total('mem')).toBe(1024 + 256);
+    // The reservation goes to its role although no unreserved resources may.
+    expect(offers.some((o) => o.agentId === 'reserved' && o.role === 'r1')).toBe(true);
+    // Agents whose scalars are all held back offer nothing, not even their ports (below the minimum).
+    expect(new Set(offers.map((o) => o.agentId)).size).toBeLessThan(7);
+  });
+});
+
 describe('quota limits', () => {
   it('chop offers so that a role never exceeds its limit', () => {
     const e = new DrfAllocator();
