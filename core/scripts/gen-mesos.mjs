@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Generates, from Tessera's Mesos v1 protos (core/proto/mesos/v1), the descriptor the master's wire layer
-// loads at run time: src/master/wire/generated/mesos-v1.json, a protobufjs JSON descriptor (no comments)
-// that keeps the protos' snake_case field names. Every message, enum and field must have a comment.
+// Generates, from Tessera's Mesos v1 protos (core/proto/mesos/v1) and the master↔agent protocol
+// (core/proto/tessera/agent/v1), the descriptor the master's wire layer loads at run time:
+// src/master/wire/generated/mesos-v1.json, a protobufjs JSON descriptor (no comments) that keeps the
+// protos' snake_case field names. One Root holds both, so agent messages embed the very Mesos types the
+// scheduler API uses. Every message, enum and field must have a comment.
 // `--check` fails when the committed descriptor differs from what the protos give.
 import protobuf from 'protobufjs';
 import fs from 'node:fs';
@@ -15,7 +17,7 @@ const outRel = 'src/master/wire/generated/mesos-v1.json';
 const outFile = path.join(coreDir, outRel);
 const check = process.argv.includes('--check');
 
-const files = ['mesos/v1/mesos.proto', 'mesos/v1/scheduler.proto', 'mesos/v1/master.proto'];
+const files = ['mesos/v1/mesos.proto', 'mesos/v1/scheduler.proto', 'mesos/v1/master.proto', 'tessera/agent/v1/agent.proto'];
 
 const root = new protobuf.Root();
 root.resolvePath = (_origin, target) => path.join(protoDir, target);
@@ -45,7 +47,7 @@ const descriptor = JSON.stringify(root.toJSON({ keepComments: false })) + '\n';
 if (check) {
   if (!fs.existsSync(outFile) || fs.readFileSync(outFile, 'utf8') !== descriptor) {
     console.error(
-      `gen-mesos --check: core/${outRel} is out of date with core/proto/mesos/v1: run \`node core/scripts/gen-mesos.mjs\` and commit the result.`,
+      `gen-mesos --check: core/${outRel} is out of date with core/proto (mesos/v1, tessera/agent/v1): run \`node core/scripts/gen-mesos.mjs\` and commit the result.`,
     );
     process.exit(1);
   }

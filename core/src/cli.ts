@@ -1,16 +1,18 @@
 /**
- * The `tessera` command line. Subcommands so far: `modules check`, `modules run`, `version`.
- * Later issues add `master`, `agent` and `local`.
+ * The `tessera` command line: `master`, `modules check`, `modules run`, `version`.
+ * Later issues add `agent`, `local` and `run`.
  */
 import { TesseraError } from '@tessera/modules-api';
 import { createLog, isLogLevel } from './log';
 import { CORE_ABI, CORE_VERSION } from './version';
 import { modulesCheck } from './cli/modules-check';
 import { modulesRun } from './cli/modules-run';
+import { masterCommand } from './cli/master-command';
 
 const USAGE = `usage: tessera <command>
 
 commands:
+  master [flags]                          run a master (tessera master --help for its flags)
   modules check <modules.json> [--json]   validate, start, negotiate and stop every module; print a table
   modules run <modules.json> [name...]    run modules supervised until SIGTERM (debugging)
   version                                 print the core version and supported module ABI
@@ -20,7 +22,8 @@ flags: --log_level=debug|info|warn|error (env TESSERA_LOG_LEVEL)
 
 /** main runs the CLI and returns the exit status. */
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  const levelArg = argv.find((a) => a.startsWith('--log_level='))?.split('=')[1] ?? process.env.TESSERA_LOG_LEVEL ?? 'info';
+  const quiet = argv.includes('--quiet') || process.env.TESSERA_QUIET === 'true';
+  const levelArg = argv.find((a) => a.startsWith('--log_level='))?.split('=')[1] ?? process.env.TESSERA_LOG_LEVEL ?? (quiet ? 'warn' : 'info');
   if (!isLogLevel(levelArg)) {
     out(`error TSR_FLAG_INVALID: --log_level=${levelArg}: must be one of debug, info, warn, error\n`);
     return 2;
@@ -28,6 +31,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const log = createLog({ level: levelArg });
   const args = argv.filter((a) => !a.startsWith('--log_level='));
   const [cmd, sub, ...rest] = args;
+  if (cmd === 'master') return masterCommand(args.slice(1), out, log);
   if (cmd === 'modules' && sub === 'check') return modulesCheck(rest, out, log);
   if (cmd === 'modules' && sub === 'run') return modulesRun(rest, out, log);
   if (cmd === 'version' || cmd === '--version') {

@@ -18,6 +18,13 @@ export const CoreErrorCodes = {
   TSR_MODULE_STOPPED: 'A call reached a module that the core has stopped.',
   TSR_MODULES_FAILED: 'Several modules failed to start; the message lists each failure with its own code.',
   TSR_FLAG_INVALID: 'A command-line flag or TESSERA_<FLAG> variable has a bad value.',
+  TSR_AGENT_PROTOCOL_MISMATCH: 'The agent speaks another major version of the agent protocol than the master (or sent none).',
+  TSR_AGENT_REFUSED: 'The master refused the agent; the message says why and what to do.',
+  TSR_AGENT_CLOSED: "The master closed the agent's stream (shutdown, the agent was removed or reconnected); the agent reconnects.",
+  TSR_AGENT_DISCONNECTED: 'The agent went away without a goodbye: its stream was reset or its connection lost.',
+  TSR_AGENT_BACKLOG: 'The agent stopped reading and too many bytes were queued for it: the master closed its connection.',
+  TSR_PORT_IN_USE: "Another process listens on the master's host:port.",
+  TSR_LISTEN_FAILED: "The master's port could not be opened (permissions, unknown address).",
 } as const;
 
 /** CoreErrorCode is one of {@link CoreErrorCodes}. */

@@ -1,0 +1,200 @@
+// The master's side over real sockets: the version rule, malformed messages, refusals, goodbyes and
+// crashes, and an agent that stops reading.
+import * as grpc from '@grpc/grpc-js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { destroyClients, newClient, rawConnect, startTestMaster, waitFor, type TestMaster } from '../../../test/support/test-master';
+import type { DisconnectedEvent } from './client';
+import { PROTOCOL_METADATA, PROTOCOL_VERSION, type MasterMessage } from './messages';
+import { checkAgentProtocol, decodeMasterMessage, encodeAgentMessage } from './protocol';
+
+const REGISTER = { register: { agent_info: { hostname: 'node-1' } } };
+
+function statusOf(call: grpc.ClientDuplexStream<Buffer, Buffer>): Promise<grpc.StatusObject> {
+  return new Promise((resolve) => call.once('status', resolve));
+}
+
+// An agent in another process (raw grpc-js), so that killing it drops its TCP connection for real.
+function spawnRawAgent(address: string): ChildProcess {
+  const script = `
+    const grpc = require('@grpc/grpc-js');
+    const client = new grpc.Client(${JSON.stringify(address)}, grpc.credentials.createInsecure());
+    const md = new grpc.Metadata();
+    md.set('${PROTOCOL_METADATA}', '${PROTOCOL_VERSION}');
+    const call = client.makeBidiStreamRequest('/tessera.agent.v1.AgentLink/Connect', (b) => b, (b) => b, md);
+    call.on('error', () => {});
+    setInterval(() => {}, 1000);`;
+  return spawn(process.execPath, ['-e', script], { cwd: process.cwd(), stdio: 'ignore' });
+}
+
+let master: TestMaster;
+afterEach(async () => {
+  destroyClients();
+  await master?.close();
+});
+
+describe('version rule', () => {
+  test('an agent of another major is refused with FAILED_PRECONDITION saying what to upgrade', async () => {
+    master = await startTestMaster();
+    const { client, call } = rawConnect(master.address, { [PROTOCOL_METADATA]: '2.1' });
+    const status = await statusOf(call);
+    client.close();
+    expect(status.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(status.details).toBe(
+      `the agent speaks Tessera agent protocol 2.1 but this master speaks Tessera agent protocol ${PROTOCOL_VERSION} and accepts agents of protocol 1.x only: ` +
+        'upgrade the master to a release that speaks protocol 2.x, or run an agent release that speaks protocol 1.x',
+    );
+    expect(status.metadata.get('tessera-error-code')).toEqual(['TSR_AGENT_PROTOCOL_MISMATCH']);
+    expect(status.metadata.get(PROTOCOL_METADATA)).toEqual([PROTOCOL_VERSION]);
+    expect(master.connects).toHaveLength(0);
+  });
+
+  test('an agent that sends no version is told to upgrade', async () => {
+    master = await startTestMaster();
+    const { client, call } = rawConnect(master.address);
+    const status = await statusOf(call);
+    client.close();
+    expect(status.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(status.details).toMatch(/^the agent sent no tessera-agent-protocol metadata, but this master speaks .* upgrade the agent/);
+  });
+
+  test('older majors and garbage are refused too', () => {
+    expect(checkAgentProtocol('0.9')?.message).toMatch(/speaks Tessera agent protocol 0\.9 .* upgrade the agent to a release that speaks protocol 1\.x$/);
+    expect(checkAgentProtocol('one')?.message).toMatch(/"one", which is not a version such as "1\.0"/);
+    expect(checkAgentProtocol('1.0.3')).toBeUndefined();
+  });
+
+  test('an agent of the same major and a newer minor is accepted and learns the master version', async () => {
+    master = await startTestMaster({ onMessage: (conn) => conn.send({ ping: { seq: 1 } }) });
+    const { client, call } = rawConnect(master.address, { [PROTOCOL_METADATA]: '1.7' });
+    const metadata = new Promise<grpc.Metadata>((resolve) => call.once('metadata', resolve));
+    const first = new Promise<Buffer>((resolve) => call.once('data', resolve));
+    call.write(encodeAgentMessage(REGISTER));
+    expect((await metadata).get(PROTOCOL_METADATA)).toEqual([PROTOCOL_VERSION]);
+    expect(decodeMasterMessage(await first)).toEqual({ ping: { seq: 1 } });
+    expect(master.connects[0].protocolVersion).toBe('1.7');
+    call.cancel();
+    client.close();
+  });
+});
+
+describe('malformed messages', () => {
+  test('close only the connection that sent them, with INVALID_ARGUMENT naming the field', async () => {
+    master = await startTestMaster();
+    const good = newClient();
+    good.connect(master.address);
+    await waitFor(() => good.connected, 'the good agent');
+
+    const bad = rawConnect(master.address, { [PROTOCOL_METADATA]: PROTOCOL_VERSION });
+    // A Register without its required agent_info.hostname: field 1 (register) holding field 1 (agent_info) empty.
+    bad.call.write(Buffer.from([0x0a, 0x02, 0x0a, 0x00]));
+    const status = await statusOf(bad.call);
+    bad.client.close();
+    expect(status.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(status.details).toMatch(/^malformed message from agent 127\.0\.0\.1:\d+: tessera\.agent\.v1\.AgentMessage: register\.agent_info\.hostname: required field is missing$/);
+    await waitFor(() => master.disconnects.length === 1, 'the bad connection to end');
+    expect(master.disconnects[0].error?.message).toMatch(/register\.agent_info\.hostname/);
+
+    // Bytes that are not protobuf at all.
+    const worse = rawConnect(master.address, { [PROTOCOL_METADATA]: PROTOCOL_VERSION });
+    worse.call.write(Buffer.from([0xff, 0xff, 0xff]));
+    expect((await statusOf(worse.call)).code).toBe(grpc.status.INVALID_ARGUMENT);
+    worse.client.close();
+
+    // The good agent is untouched.
+    expect(good.send(REGISTER)).toBe(true);
+    await waitFor(() => master.messages.length === 1, 'the good agent message');
+    expect(master.messages[0].msg).toEqual(REGISTER);
+    expect(master.link.connections).toHaveLength(1);
+    await good.close();
+  });
+
+  test('a message of a kind this master does not know (a newer minor) is skipped', async () => {
+    master = await startTestMaster();
+    const { client, call } = rawConnect(master.address, { [PROTOCOL_METADATA]: '1.9' });
+    call.write(Buffer.from([0xaa, 0x06, 0x00])); // field 101, an empty message: unknown here
+    call.write(encodeAgentMessage({ pong: { seq: 3 } }));
+    await waitFor(() => master.messages.length === 1, 'the pong');
+    expect(master.messages[0].msg).toEqual({ pong: { seq: 3 } });
+    expect(master.disconnects).toHaveLength(0);
+    call.cancel();
+    client.close();
+  });
+});
+
+describe('connections', () => {
+  test('a handler that throws refuses the agent: a Refused message, then FAILED_PRECONDITION', async () => {
+    master = await startTestMaster({
+      onMessage() {
+        throw new Error('agent node-1 has hostname node-1 but registered before as node-2: fix --hostname');
+      },
+    });
+    const received: MasterMessage[] = [];
+    const agent = newClient({ onMessage: (m) => received.push(m), initialBackoffMs: 60_000 });
+    const ended = new Promise<unknown>((resolve) => agent.once('disconnected', resolve));
+    agent.on('connected', () => agent.send(REGISTER));
+    agent.connect(master.address);
+    const event = (await ended) as { wasConnected: boolean; error?: { code: string; message: string; grpcStatus: number } };
+    expect(received).toEqual([{ refused: { message: 'agent node-1 has hostname node-1 but registered before as node-2: fix --hostname' } }]);
+    expect(event.wasConnected).toBe(true);
+    expect(event.error?.grpcStatus).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(event.error?.code).toBe('TSR_AGENT_REFUSED');
+    expect(master.disconnects).toHaveLength(1);
+    agent.destroy();
+  });
+
+  test('onDisconnect runs once: no error for a goodbye, an error for a crash, none for the master closing', async () => {
+    master = await startTestMaster();
+    const polite = newClient();
+    polite.connect(master.address);
+    await waitFor(() => master.connects.length === 1, 'the first agent');
+    await polite.close();
+    await waitFor(() => master.disconnects.length === 1, 'the goodbye');
+    expect(master.disconnects[0].error).toBeUndefined();
+
+    // A crash: the agent's process dies, its connection with it.
+    const crashing = spawnRawAgent(master.address);
+    await waitFor(() => master.connects.length === 2, 'the second agent');
+    crashing.kill('SIGKILL');
+    await waitFor(() => master.disconnects.length === 2, 'the crash');
+    expect(master.disconnects[1].error?.message).toMatch(/^agent 127\.0\.0\.1:\d+ went away without a goodbye/);
+
+    const closed = newClient({ initialBackoffMs: 60_000 });
+    const why = new Promise<DisconnectedEvent>((resolve) => closed.once('disconnected', resolve));
+    closed.connect(master.address);
+    await waitFor(() => master.connects.length === 3, 'the third agent');
+    const conn = master.connects[2];
+    conn.close('removed: it missed 5 pings');
+    conn.send({ ping: { seq: 1 } }); // a no-op after close
+    const { error } = await why;
+    expect(error).toMatchObject({ code: 'TSR_AGENT_CLOSED', grpcStatus: grpc.status.UNAVAILABLE });
+    expect(error?.message).toMatch(/removed: it missed 5 pings$/);
+    await waitFor(() => master.disconnects.length === 3, 'the close');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(master.disconnects).toHaveLength(3);
+    expect(master.disconnects[2].error).toBeUndefined();
+    closed.destroy();
+  });
+
+  test('an agent that stops reading is cut off once more than maxQueuedBytes wait for it', async () => {
+    master = await startTestMaster({}, { maxQueuedBytes: 1024 * 1024 });
+    const { client, call } = rawConnect(master.address, { [PROTOCOL_METADATA]: PROTOCOL_VERSION });
+    const status = statusOf(call);
+    call.pause(); // reads nothing from now on
+    call.write(encodeAgentMessage(REGISTER));
+    await waitFor(() => master.messages.length === 1, 'the register');
+    const conn = master.connects[0];
+    const data = Buffer.alloc(64 * 1024, 7);
+    for (let i = 0; i < 200 && master.disconnects.length === 0; i++) {
+      conn.send({ run_task: { framework: { user: 'u', name: 'f' }, task: { name: `t${i}`, task_id: { value: `t${i}` }, agent_id: { value: 'a' }, data } } });
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(master.disconnects).toHaveLength(1);
+    expect(master.disconnects[0].error?.message).toMatch(
+      /^agent 127\.0\.0\.1:\d+ stopped reading: 1\.0 MiB of messages queued for it \(limit 1\.0 MiB\); closed its connection/,
+    );
+    expect(master.logs.some((l) => l.includes('ERROR') && l.includes('stopped reading'))).toBe(true);
+    expect((await status).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(master.link.connections).toHaveLength(0);
+    client.close();
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * Mesos's legacy JSON endpoints: `/state` (flattened resources, plain-string ids, `slaves[]`,
+ * `frameworks[]`), `/metrics/snapshot` (a flat object of gauges and counters) and `/version`.
+ */
+import { CORE_VERSION } from '../../version';
+import type { Master } from '../master';
+import { flattenResources, ResourceBag } from '../model/resources';
+import type { Task } from '../model/mesos';
+
+/** versionInfo is the body of `/version`. */
+export function versionInfo(): Record<string, string> {
+  return { version: CORE_VERSION, build_date: '', git_sha: '' };
+}
+
+function legacyTask(t: Task): Record<string, unknown> {
+  return {
+    id: t.task_id.value,
+    name: t.name,
+    framework_id: t.framework_id.value,
+    executor_id: '',
+    slave_id: t.agent_id.value,
+    state: t.state,
+    resources: flattenResources(t.resources),
+    statuses: (t.statuses ?? []).map((s) => ({ state: s.state, timestamp: s.timestamp })),
+  };
+}
+
+/** legacyState is the body of `/state` and `/master/state`. */
+export function legacyState(master: Master, flags: Record<string, string>): Record<string, unknown> {
+  const info = master.opts.info;
+  const frameworks = [...master.frameworks.values()];
+  return {
+    version: CORE_VERSION,
+    id: info.id,
+    pid: info.pid ?? `master@${info.address?.ip ?? ''}:${info.port}`,
+    hostname: info.hostname,
+    activated_slaves: [...master.agents.values()].filter((a) => a.conn).length,
+    deactivated_slaves: [...master.agents.values()].filter((a) => !a.conn).length,
+    start_time: master.startTime,
+    elected_time: master.startTime,
+    leader: info.pid ?? `master@${info.address?.ip ?? ''}:${info.port}`,
+    flags,
+    slaves: [...master.agents.values()].map((a) => {
+      const used = ResourceBag.of([...a.tasks.values()].flatMap((t) => t.task.resources ?? []));
+      const offered = ResourceBag.of([...a.offers].flatMap((id) => master.offers.get(id)?.offer.resources ?? []));
+      return {
+        id: a.id,
+        hostname: a.info.hostname,
+        port: a.info.port ?? 5051,
+        pid: `slave(1)@${a.conn?.peer ?? a.info.hostname}`,
+        registered_time: a.registeredTime,
+        ...(a.reregisteredTime ? { reregistered_time: a.reregisteredTime } : {}),
+        active: a.conn !== undefined,
+        version: a.version ?? '',
+        resources: flattenResources(a.total),
+        used_resources: flattenResources(used.toList()),
+        offered_resources: flattenResources(offered.toList()),
+        attributes: Object.fromEntries((a.info.attributes ?? []).map((x) => [x.name, x.text?.value ?? x.scalar?.value ?? ''])),
+      };
+    }),
+    frameworks: frameworks.map((f) => ({
+      id: f.id,
+      name: f.info.name,
+      user: f.info.user,
+      roles: f.info.roles ?? [f.info.role ?? '*'],
+      active: f.subscriber !== undefined,
+      connected: f.subscriber !== undefined,
+      recovered: f.recovered,
+      registered_time: f.registeredTime,
+      ...(f.unregisteredTime ? { unregistered_time: f.unregisteredTime } : {}),
+      failover_timeout: f.info.failover_timeout ?? 0,
+      capabilities: (f.info.capabilities ?? []).map((c) => c.type),
+      tasks: [...f.tasks.values()].map((t) => legacyTask(t.task)),
+      completed_tasks: f.completedTasks.map(legacyTask),
+      offers: [...f.offers].map((id) => {
+        const o = master.offers.get(id)!;
+        return { id, framework_id: f.id, slave_id: o.agentId, resources: flattenResources(o.offer.resources) };
+      }),
+    })),
+    completed_frameworks: [],
+    orphan_tasks: [],
+    unregistered_frameworks: [],
+  };
+}
+
+/** metricsSnapshot is the body of `/metrics/snapshot`. */
+export function metricsSnapshot(master: Master): Record<string, number> {
+  const tasks = [...master.frameworks.values()].flatMap((f) => [...f.tasks.values()].map((t) => t.task.state));
+  const count = (s: string) => tasks.filter((x) => x === s).length;
+  const completed = [...master.frameworks.values()].flatMap((f) => f.completedTasks.map((t) => t.state));
+  const done = (s: string) => completed.filter((x) => x === s).length;
+  const agents = [...master.agents.values()];
+  const totals = ResourceBag.of(agents.flatMap((a) => a.total));
+  const used = ResourceBag.of(agents.flatMap((a) => [...a.tasks.values()].flatMap((t) => t.task.resources ?? [])));
+  return {
+    'master/elected': 1,
+    'master/uptime_secs': Date.now() / 1000 - master.startTime,
+    'master/slaves_active': agents.filter((a) => a.conn).length,
+    'master/slaves_inactive': agents.filter((a) => !a.conn).length,
+    'master/slaves_connected': agents.filter((a) => a.conn).length,
+    'master/frameworks_active': [...master.frameworks.values()].filter((f) => f.subscriber).length,
+    'master/frameworks_inactive': [...master.frameworks.values()].filter((f) => !f.subscriber).length,
+    'master/outstanding_offers': master.offers.size,
+    'master/tasks_staging': count('TASK_STAGING'),
+    'master/tasks_starting': count('TASK_STARTING'),
+    'master/tasks_running': count('TASK_RUNNING'),
+    'master/tasks_killing': count('TASK_KILLING'),
+    'master/tasks_finished': done('TASK_FINISHED'),
+    'master/tasks_failed': done('TASK_FAILED'),
+    'master/tasks_killed': done('TASK_KILLED'),
+    'master/tasks_lost': done('TASK_LOST'),
+    'master/tasks_error': done('TASK_ERROR'),
+    'master/cpus_total': totals.scalar('cpus'),
+    'master/cpus_used': used.scalar('cpus'),
+    'master/mem_total': totals.scalar('mem'),
+    'master/mem_used': used.scalar('mem'),
+    'master/gpus_total': totals.scalar('gpus'),
+    'master/gpus_used': used.scalar('gpus'),
+    'master/messages_launch_tasks': master.counters.tasksLaunched,
+    'master/messages_decline_offers': master.counters.offersDeclined,
+    'master/offers_rescinded': master.counters.offersRescinded,
+    'master/invalid_calls': master.counters.invalidCalls,
+    'master/messages_status_update': master.counters.statusUpdates,
+  };
+}

@@ -1,0 +1,551 @@
+/**
+ * The master: frameworks, agents, tasks and offers, with Mesos's semantics. Offers come from the
+ * allocator module over the AllocatorLink; agents speak the agent protocol; frameworks speak the
+ * scheduler API through the HTTP layer, which hands calls here already decoded and checked for shape.
+ *
+ * Everything runs on one event loop and every method is synchronous: a call either changes the state
+ * and answers, or throws a MasterError with the HTTP status Mesos uses.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Allocation } from '@tessera/modules-api';
+import { AllocatorLink, type AllocatorModule } from '../allocator/allocator-link';
+import type { AgentConnection, AgentLinkHandler } from '../agent-protocol/server';
+import type { AgentMessage, Reregister, StatusUpdate } from '../agent-protocol/messages';
+import type { Log } from '../log';
+import { MasterError } from './master-error';
+import { fromAbiResource, rolesOf, toAbiAgentInfo, toAbiFramework, toAbiResource } from './model/abi';
+import { IdGenerator } from './model/ids';
+import { TERMINAL_STATES, type FrameworkInfo, type MasterInfo, type Offer, type Resource, type Task, type TaskInfo, type TaskState, type TaskStatus } from './model/mesos';
+import { ResourceBag } from './model/resources';
+import { taskKey, type AgentRecord, type FrameworkRecord, type OfferRecord, type Subscriber, type TaskRecord } from './state';
+
+/** MasterOptions configure a master. */
+export interface MasterOptions {
+  /** What the master says about itself (SUBSCRIBED, GET_MASTER). */
+  info: MasterInfo;
+  /** The allocator module (supervised). */
+  allocator: AllocatorModule;
+  log: Log;
+  /** Seconds between HEARTBEAT events (Mesos: 15; 5 is safe for clients that time out after 10). */
+  heartbeatIntervalSeconds?: number;
+  /** Milliseconds between allocation ticks (Mesos --allocation_interval, 1 s). */
+  allocationIntervalMs?: number;
+  /** Milliseconds between pings to each agent (--agent_ping_timeout, 15 s). */
+  agentPingTimeoutMs?: number;
+  /** Unanswered pings before an agent is removed (--max_agent_ping_timeouts, 5). */
+  maxAgentPingTimeouts?: number;
+  /** Milliseconds after which an unanswered offer is rescinded (--offer_timeout; none by default). */
+  offerTimeoutMs?: number;
+  /** Upper bound on a framework's failover_timeout, seconds (--framework_failover_timeout bound; 1 week). */
+  maxFailoverTimeoutSeconds?: number;
+  /** Mints ids (tests pass their own). */
+  ids?: IdGenerator;
+}
+
+const COMPLETED_TASKS_KEPT = 1000;
+const now = (): number => Date.now() / 1000;
+
+/** Master holds the cluster's state; see the module comment. */
+export class Master implements AgentLinkHandler {
+  readonly frameworks = new Map<string, FrameworkRecord>();
+  readonly agents = new Map<string, AgentRecord>();
+  readonly offers = new Map<string, OfferRecord>();
+  readonly ids: IdGenerator;
+  readonly link: AllocatorLink;
+  private readonly byConnection = new Map<number, AgentRecord>();
+  private tickTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private pingSeq = 0;
+  readonly startTime = now();
+  /** Counters for /metrics. */
+  readonly counters = { offersSent: 0, offersDeclined: 0, offersRescinded: 0, tasksLaunched: 0, invalidCalls: 0, statusUpdates: 0 };
+
+  constructor(readonly opts: MasterOptions) {
+    this.ids = opts.ids ?? new IdGenerator(opts.info.id);
+    this.link = new AllocatorLink({
+      module: opts.allocator,
+      snapshot: () => this.allocatorSnapshot(),
+      onOffers: (allocations) => this.onOffers(allocations),
+      log: opts.log.child('allocator-link'),
+    });
+  }
+
+  /** Opens the allocator stream and starts the allocation and ping timers. */
+  start(): void {
+    this.link.open();
+    this.tickTimer = setInterval(() => this.link.tick(), this.opts.allocationIntervalMs ?? 1000);
+    this.pingTimer = setInterval(() => this.pingAgents(), this.opts.agentPingTimeoutMs ?? 15_000);
+  }
+
+  /** Stops timers, closes streams. */
+  stop(): void {
+    clearInterval(this.tickTimer);
+    clearInterval(this.pingTimer);
+    for (const f of this.frameworks.values()) {
+      clearTimeout(f.failoverTimer);
+      clearInterval(f.heartbeat);
+      f.subscriber?.close();
+    }
+    for (const a of this.agents.values()) {
+      clearTimeout(a.removalTimer);
+      a.conn?.close('master stopping');
+    }
+    for (const o of this.offers.values()) clearTimeout(o.timer);
+    this.link.close();
+  }
+
+  // ---- allocator ------------------------------------------------------------------------------
+
+  private allocatorSnapshot() {
+    const used = (agent: AgentRecord) => {
+      const byFw = new Map<string, Resource[]>();
+      for (const t of agent.tasks.values()) byFw.set(t.frameworkId, [...(byFw.get(t.frameworkId) ?? []), ...(t.task.resources ?? [])]);
+      return [...byFw].map(([frameworkId, rs]) => ({ frameworkId, resources: rs.map(toAbiResource) }));
+    };
+    return {
+      agents: [...this.agents.values()].map((a) => ({ info: toAbiAgentInfo(a.info), total: a.total.map(toAbiResource), used: used(a), active: a.conn !== undefined, capabilities: a.capabilities })),
+      frameworks: [...this.frameworks.values()].map((f) => toAbiFramework(f.info, f.subscriber !== undefined, [...f.suppressedRoles])),
+      outstandingOffers: [...this.offers.values()].map((o) => ({ frameworkId: o.frameworkId, agentId: o.agentId, role: o.role, resources: (o.offer.resources ?? []).map(toAbiResource) })),
+    };
+  }
+
+  private onOffers(allocations: Allocation[]): void {
+    const byFramework = new Map<string, Offer[]>();
+    for (const a of allocations) {
+      const framework = this.frameworks.get(a.frameworkId ?? '');
+      const agent = this.agents.get(a.agentId ?? '');
+      const resources = (a.resources ?? []).map(fromAbiResource);
+      if (!framework?.subscriber || !agent?.conn) {
+        // Raced with a disconnection or removal: give the resources straight back.
+        if (framework && agent) this.link.send({ recoverResources: { frameworkId: framework.id, agentId: agent.id, resources: a.resources ?? [], filters: { refuseSeconds: 0 } } });
+        continue;
+      }
+      const id = this.ids.offer();
+      const offer: Offer = {
+        id: { value: id },
+        framework_id: { value: framework.id },
+        agent_id: { value: agent.id },
+        hostname: agent.info.hostname,
+        url: { scheme: 'http', address: { hostname: agent.info.hostname, ip: agent.conn.remoteAddress, port: agent.info.port ?? 5051 }, path: '/slave(1)' },
+        resources,
+        attributes: agent.info.attributes ?? [],
+        allocation_info: { role: a.role ?? '*' },
+      };
+      const record: OfferRecord = { offer, frameworkId: framework.id, agentId: agent.id, role: a.role ?? '*' };
+      if (this.opts.offerTimeoutMs) record.timer = setTimeout(() => this.rescind(id), this.opts.offerTimeoutMs);
+      this.offers.set(id, record);
+      framework.offers.add(id);
+      agent.offers.add(id);
+      byFramework.set(framework.id, [...(byFramework.get(framework.id) ?? []), offer]);
+    }
+    for (const [fid, offers] of byFramework) {
+      this.counters.offersSent += offers.length;
+      this.frameworks.get(fid)!.subscriber!.send({ type: 'OFFERS', offers: { offers } });
+    }
+  }
+
+  /** Takes an offer back (timeout, agent lost): RESCIND to the framework, resources to the allocator. */
+  rescind(offerId: string, filtersSeconds = 0): void {
+    const o = this.removeOffer(offerId);
+    if (!o) return;
+    this.counters.offersRescinded++;
+    this.frameworks.get(o.frameworkId)?.subscriber?.send({ type: 'RESCIND', rescind: { offer_id: { value: offerId } } });
+    this.recover(o.frameworkId, o.agentId, o.offer.resources ?? [], { refuse_seconds: filtersSeconds });
+  }
+
+  private removeOffer(offerId: string): OfferRecord | undefined {
+    const o = this.offers.get(offerId);
+    if (!o) return undefined;
+    clearTimeout(o.timer);
+    this.offers.delete(offerId);
+    this.frameworks.get(o.frameworkId)?.offers.delete(offerId);
+    this.agents.get(o.agentId)?.offers.delete(offerId);
+    return o;
+  }
+
+  private recover(frameworkId: string, agentId: string, resources: readonly Resource[], filters?: { refuse_seconds?: number }): void {
+    if (resources.length === 0) return;
+    this.link.send({
+      recoverResources: {
+        frameworkId,
+        agentId,
+        resources: resources.map(toAbiResource),
+        ...(filters ? { filters: filters.refuse_seconds === undefined ? {} : { refuseSeconds: filters.refuse_seconds } } : {}),
+      },
+    });
+  }
+
+  // ---- frameworks -----------------------------------------------------------------------------
+
+  /** Handles SUBSCRIBE: a new framework, or a re-subscription (which closes the previous stream). */
+  subscribe(call: { framework_id?: { value: string }; subscribe?: { framework_info?: FrameworkInfo; suppressed_roles?: string[] } }, subscriber: Subscriber): FrameworkRecord {
+    const info = call.subscribe?.framework_info;
+    if (!info) throw new MasterError(400, 'SUBSCRIBE needs subscribe.framework_info');
+    if (call.framework_id && info.id?.value !== call.framework_id.value) {
+      throw new MasterError(400, `framework_id '${call.framework_id.value}' differs from subscribe.framework_info.id '${info.id?.value ?? ''}': a re-subscribing framework sets both to its id`);
+    }
+    const max = this.opts.maxFailoverTimeoutSeconds ?? 7 * 24 * 3600;
+    if ((info.failover_timeout ?? 0) < 0) throw new MasterError(400, 'framework_info.failover_timeout must be >= 0');
+    const roles = rolesOf(info);
+    if (info.roles?.length && !(info.capabilities ?? []).some((c) => c.type === 'MULTI_ROLE')) {
+      throw new MasterError(400, 'framework_info.roles needs the MULTI_ROLE capability (or use the deprecated framework_info.role)');
+    }
+    for (const role of roles) validateRole(role);
+    const suppressed = new Set(call.subscribe?.suppressed_roles ?? []);
+    let f = info.id ? this.frameworks.get(info.id.value) : undefined;
+    const clamped: FrameworkInfo = { ...info, failover_timeout: Math.min(info.failover_timeout ?? 0, max) };
+    if (f) {
+      // Re-subscription: replace the stream (Mesos closes the old one), keep tasks.
+      clearTimeout(f.failoverTimer);
+      f.failoverTimer = undefined;
+      clearInterval(f.heartbeat);
+      const old = f.subscriber;
+      f.subscriber = undefined;
+      old?.close();
+      f.info = { ...clamped, id: { value: f.id } };
+      f.suppressedRoles = suppressed;
+      f.unregisteredTime = undefined;
+      const wasRecovered = f.recovered;
+      f.recovered = false;
+      f.subscriber = subscriber;
+      this.link.send(wasRecovered ? { addFramework: { framework: toAbiFramework(f.info, true, [...suppressed]), used: [] } } : { updateFramework: toAbiFramework(f.info, true, [...suppressed]) });
+      if (!wasRecovered) this.link.send({ activateFramework: { frameworkId: f.id } });
+    } else {
+      const id = info.id?.value ?? this.ids.framework();
+      f = { id, info: { ...clamped, id: { value: id } }, subscriber, suppressedRoles: suppressed, tasks: new Map(), completedTasks: [], offers: new Set(), registeredTime: now(), recovered: false };
+      this.frameworks.set(id, f);
+      this.link.send({ addFramework: { framework: toAbiFramework(f.info, true, [...suppressed]), used: [] } });
+    }
+    const heartbeat = this.opts.heartbeatIntervalSeconds ?? 5;
+    subscriber.send({ type: 'SUBSCRIBED', subscribed: { framework_id: { value: f.id }, heartbeat_interval_seconds: heartbeat, master_info: this.opts.info } });
+    const fw = f;
+    fw.heartbeat = setInterval(() => fw.subscriber?.send({ type: 'HEARTBEAT' }), heartbeat * 1000);
+    this.opts.log.info(`framework ${f.id} (${f.info.name}) subscribed`, { roles });
+    return f;
+  }
+
+  /** The stream of a framework dropped: it is disconnected until it re-subscribes or its failover_timeout passes. */
+  disconnected(frameworkId: string, subscriber: Subscriber): void {
+    const f = this.frameworks.get(frameworkId);
+    if (!f || f.subscriber !== subscriber) return; // an old stream, already replaced
+    f.subscriber = undefined;
+    clearInterval(f.heartbeat);
+    f.unregisteredTime = now();
+    for (const id of [...f.offers]) this.rescind(id);
+    this.link.send({ deactivateFramework: { frameworkId } });
+    const timeout = (f.info.failover_timeout ?? 0) * 1000;
+    this.opts.log.info(`framework ${frameworkId} disconnected; removing it in ${timeout / 1000} s unless it re-subscribes`);
+    f.failoverTimer = setTimeout(() => this.removeFramework(frameworkId, 'its failover_timeout passed'), timeout);
+  }
+
+  /** Checks a non-SUBSCRIBE call's framework and stream; returns the framework. */
+  frameworkFor(frameworkId: string | undefined, streamId: string | undefined): FrameworkRecord {
+    if (!frameworkId) throw new MasterError(400, 'the call needs framework_id');
+    const f = this.frameworks.get(frameworkId);
+    if (!f) throw new MasterError(400, `Framework cannot be found: ${frameworkId}`);
+    if (!f.subscriber) throw new MasterError(403, `framework ${frameworkId} is not connected: SUBSCRIBE again first`);
+    if (streamId !== f.subscriber.streamId) {
+      throw new MasterError(400, streamId ? `the Mesos-Stream-Id '${streamId}' is not the framework's current stream: use the id of the latest SUBSCRIBE` : 'the call needs the Mesos-Stream-Id header of the framework\'s SUBSCRIBE stream');
+    }
+    return f;
+  }
+
+  /** Removes a framework: its tasks are killed, its offers taken back. */
+  removeFramework(frameworkId: string, why: string): void {
+    const f = this.frameworks.get(frameworkId);
+    if (!f) return;
+    this.opts.log.info(`removing framework ${frameworkId}: ${why}`);
+    clearTimeout(f.failoverTimer);
+    clearInterval(f.heartbeat);
+    for (const id of [...f.offers]) this.removeOffer(id);
+    const agents = new Set([...f.tasks.values()].map((t) => t.agentId));
+    for (const agentId of agents) this.agents.get(agentId)?.conn?.send({ shutdown_framework: { framework_id: { value: frameworkId } } });
+    for (const t of f.tasks.values()) this.agents.get(t.agentId)?.tasks.delete(taskKey(frameworkId, t.task.task_id.value));
+    f.subscriber?.close();
+    this.frameworks.delete(frameworkId);
+    this.link.send({ removeFramework: { frameworkId } });
+  }
+
+  /** Sends a framework an UPDATE for a status (if it is connected). */
+  forwardStatus(frameworkId: string, status: TaskStatus): void {
+    this.frameworks.get(frameworkId)?.subscriber?.send({ type: 'UPDATE', update: { status } });
+  }
+
+  /** A status made by the master itself (TASK_ERROR, TASK_LOST...), without uuid: needs no ack. */
+  masterStatus(task: { task_id: { value: string }; agent_id?: { value: string } }, state: TaskState, reason: string, message: string): TaskStatus {
+    return { task_id: task.task_id, state, source: 'SOURCE_MASTER', reason, message, timestamp: now(), ...(task.agent_id ? { agent_id: task.agent_id } : {}) };
+  }
+
+  // ---- offers: ACCEPT and DECLINE --------------------------------------------------------------
+
+  /** Handles ACCEPT with LAUNCH (and DECLINE as an ACCEPT without operations). */
+  accept(f: FrameworkRecord, offerIds: { value: string }[], operations: { type?: string; launch?: { task_infos?: TaskInfo[] } }[], filters?: { refuse_seconds?: number }): void {
+    const launches = operations.flatMap((op) => (op.type === 'LAUNCH' ? (op.launch?.task_infos ?? []) : []));
+    const unsupported = operations.filter((op) => op.type !== 'LAUNCH');
+    // Offer validation (Mesos validation.cpp): each offer exists, is this framework's, one agent, no duplicates.
+    const problem = this.offerProblem(f, offerIds);
+    if (problem) {
+      this.counters.invalidCalls++;
+      for (const id of offerIds) {
+        const o = this.offers.get(id.value);
+        if (o && o.frameworkId === f.id) this.recover(f.id, o.agentId, this.removeOffer(id.value)!.offer.resources ?? [], filters ?? {});
+      }
+      const partitionAware = (f.info.capabilities ?? []).some((c) => c.type === 'PARTITION_AWARE');
+      for (const t of launches) this.forwardStatus(f.id, this.masterStatus(t, partitionAware ? 'TASK_DROPPED' : 'TASK_LOST', 'REASON_INVALID_OFFERS', problem));
+      return;
+    }
+    const records = offerIds.map((id) => this.removeOffer(id.value)!);
+    if (records.length === 0) return;
+    const agent = this.agents.get(records[0].agentId)!;
+    const remaining = ResourceBag.of(records.flatMap((o) => o.offer.resources ?? []));
+    for (const op of unsupported) this.opts.log.warn(`framework ${f.id}: ACCEPT operation ${op.type ?? 'UNKNOWN'} is not supported yet; ignored`);
+    // Like Mesos's injectAllocationInfo: resources the framework did not mark get the offers' role
+    // (all offers of one ACCEPT come from one agent; with several roles, the framework must say).
+    const offerRoles = new Set(records.map((o) => o.role));
+    const role = offerRoles.size === 1 ? [...offerRoles][0] : undefined;
+    for (const task of launches) {
+      if (role !== undefined) task.resources = (task.resources ?? []).map((r) => (r.allocation_info ? r : { ...r, allocation_info: { role } }));
+      const error = this.taskProblem(f, agent, task, remaining);
+      if (error) {
+        this.counters.invalidCalls++;
+        this.forwardStatus(f.id, this.masterStatus(task, 'TASK_ERROR', 'REASON_TASK_INVALID', error));
+        continue;
+      }
+      remaining.subtract(task.resources ?? []);
+      this.launch(f, agent, task);
+    }
+    if (launches.length === 0) this.counters.offersDeclined += records.length;
+    this.recover(f.id, agent.id, remaining.toList(), filters ?? {});
+  }
+
+  private offerProblem(f: FrameworkRecord, offerIds: { value: string }[]): string | undefined {
+    if (offerIds.length === 0) return 'no offer_ids given';
+    const seen = new Set<string>();
+    let agentId: string | undefined;
+    for (const { value } of offerIds) {
+      if (seen.has(value)) return `offer ${value} appears twice`;
+      seen.add(value);
+      const o = this.offers.get(value);
+      if (!o) return `Offer ${value} is no longer valid`;
+      if (o.frameworkId !== f.id) return `Offer ${value} has invalid framework ${o.frameworkId} while framework ${f.id} is expected`;
+      if (agentId !== undefined && o.agentId !== agentId) return `Aggregated offers must belong to one single agent: offer ${value} is on ${o.agentId}, not ${agentId}`;
+      agentId = o.agentId;
+    }
+    return undefined;
+  }
+
+  private taskProblem(f: FrameworkRecord, agent: AgentRecord, task: TaskInfo, remaining: ResourceBag): string | undefined {
+    const id = task.task_id?.value;
+    if (!id) return 'task_id is required';
+    if (/[\s/]/.test(id) || id === '.' || id === '..') return `task id '${id}' contains whitespace or '/', or is '.' or '..'`;
+    if (f.tasks.has(id)) return `Task has duplicate ID: ${id}`;
+    if (task.agent_id?.value !== agent.id) return `Task uses agent ${task.agent_id?.value ?? '(none)'} but the offers are on agent ${agent.id}`;
+    if (!task.command && !task.executor) return 'Task must set either command or executor';
+    const resources = task.resources ?? [];
+    if (resources.length === 0 || !resources.some((r) => r.type === 'SCALAR' && (r.scalar?.value ?? 0) > 0)) return 'Task uses no resources: give it cpus or mem';
+    for (const r of resources) {
+      if (r.type === 'SCALAR' && !((r.scalar?.value ?? -1) >= 0)) return `Resource ${r.name} has a negative or invalid value`;
+      if (r.name === 'gpus' && r.type === 'SCALAR' && !Number.isInteger(r.scalar?.value ?? 0)) return `Task asks for ${r.scalar?.value} gpus: GPUs are allocated whole, ask for an integer`;
+    }
+    if (!remaining.contains(resources)) return `Task uses more resources ${describe(resources)} than available ${describe(remaining.toList())}`;
+    return undefined;
+  }
+
+  private launch(f: FrameworkRecord, agent: AgentRecord, info: TaskInfo): void {
+    const task: Task = {
+      name: info.name,
+      task_id: info.task_id,
+      framework_id: { value: f.id },
+      executor_id: info.task_id,
+      agent_id: { value: agent.id },
+      state: 'TASK_STAGING',
+      resources: info.resources ?? [],
+      statuses: [],
+      ...(info.labels ? { labels: info.labels } : {}),
+      ...(info.container ? { container: info.container } : {}),
+      ...(info.kill_policy ? { kill_policy: info.kill_policy } : {}),
+      user: info.command?.user ?? f.info.user,
+    };
+    const record: TaskRecord = { task, frameworkId: f.id, agentId: agent.id };
+    f.tasks.set(info.task_id.value, record);
+    agent.tasks.set(taskKey(f.id, info.task_id.value), record);
+    this.counters.tasksLaunched++;
+    agent.conn!.send({ run_task: { framework: f.info, task: info } });
+  }
+
+  // ---- agents ---------------------------------------------------------------------------------
+
+  /** Agent protocol: one message from an agent. */
+  onMessage(conn: AgentConnection, msg: AgentMessage): void {
+    if (msg.register) return this.registerAgent(conn, msg.register.agent_info, undefined, msg.register.version, msg.register.capabilities ?? []);
+    if (msg.reregister) return this.registerAgent(conn, msg.reregister.agent_info, msg.reregister, msg.reregister.version, msg.reregister.capabilities ?? []);
+    const agent = this.byConnection.get(conn.id);
+    if (!agent) {
+      conn.send({ refused: { message: 'register or reregister first' } });
+      conn.close('not registered');
+      return;
+    }
+    if (msg.pong) agent.missedPings = 0;
+    else if (msg.status_update) this.onStatusUpdate(agent, msg.status_update);
+    else if (msg.resources_changed) {
+      agent.total = msg.resources_changed.total ?? [];
+      this.link.send({ updateAgent: { agentId: agent.id, total: agent.total.map(toAbiResource), capabilities: agent.capabilities } });
+    }
+  }
+
+  private registerAgent(conn: AgentConnection, info: AgentRecord['info'], re: Reregister | undefined, version: string | undefined, capabilities: string[]): void {
+    let agent = re && info.id ? this.agents.get(info.id.value) : undefined;
+    if (agent) {
+      clearTimeout(agent.removalTimer);
+      if (agent.conn && agent.conn.id !== conn.id) {
+        this.byConnection.delete(agent.conn.id);
+        agent.conn.close('the agent re-registered on a new connection');
+      }
+      agent.conn = conn;
+      agent.info = { ...info, id: { value: agent.id } };
+      agent.total = info.resources ?? [];
+      agent.reregisteredTime = now();
+      agent.missedPings = 0;
+      this.link.send({ updateAgent: { agentId: agent.id, total: agent.total.map(toAbiResource), capabilities } });
+      this.link.send({ activateAgent: { agentId: agent.id } });
+    } else {
+      const id = re && info.id?.value ? info.id.value : this.ids.agent();
+      agent = { id, info: { ...info, id: { value: id } }, total: info.resources ?? [], conn, tasks: new Map(), offers: new Set(), registeredTime: now(), version, capabilities, missedPings: 0 };
+      if (re) {
+        agent.reregisteredTime = now();
+        this.adoptTasks(agent, re);
+      }
+      this.agents.set(id, agent);
+      const used = new Map<string, Resource[]>();
+      for (const t of agent.tasks.values()) used.set(t.frameworkId, [...(used.get(t.frameworkId) ?? []), ...(t.task.resources ?? [])]);
+      this.link.send({
+        addAgent: { info: toAbiAgentInfo(agent.info), total: agent.total.map(toAbiResource), used: [...used].map(([frameworkId, rs]) => ({ frameworkId, resources: rs.map(toAbiResource) })), active: true, capabilities },
+      });
+    }
+    this.byConnection.set(conn.id, agent);
+    conn.send({ registered: { agent_id: { value: agent.id }, master_info: this.opts.info, ping_interval_seconds: (this.opts.agentPingTimeoutMs ?? 15_000) / 1000 } });
+    this.opts.log.info(`agent ${agent.id} (${agent.info.hostname}) ${re ? 're-registered' : 'registered'}`, { tasks: agent.tasks.size });
+  }
+
+  // A re-registering agent the master does not know (the master restarted): take its tasks, and its
+  // frameworks as recovered placeholders until they re-subscribe.
+  private adoptTasks(agent: AgentRecord, re: Reregister): void {
+    for (const fi of re.frameworks ?? []) {
+      const id = fi.id?.value;
+      if (!id || this.frameworks.has(id)) continue;
+      const f: FrameworkRecord = { id, info: fi, suppressedRoles: new Set(), tasks: new Map(), completedTasks: [], offers: new Set(), registeredTime: now(), recovered: true };
+      this.frameworks.set(id, f);
+      this.link.send({ addFramework: { framework: toAbiFramework(fi, false, []), used: [] } });
+    }
+    for (const task of re.tasks ?? []) {
+      if (TERMINAL_STATES.has(task.state)) continue;
+      const f = this.frameworks.get(task.framework_id.value);
+      if (!f) continue;
+      const record: TaskRecord = { task: { ...task, agent_id: { value: agent.id } }, frameworkId: f.id, agentId: agent.id };
+      f.tasks.set(task.task_id.value, record);
+      agent.tasks.set(taskKey(f.id, task.task_id.value), record);
+    }
+  }
+
+  private onStatusUpdate(agent: AgentRecord, update: StatusUpdate): void {
+    this.counters.statusUpdates++;
+    const frameworkId = update.framework_id.value;
+    const status = { ...update.status, agent_id: { value: agent.id } };
+    const record = agent.tasks.get(taskKey(frameworkId, status.task_id.value));
+    if (record) {
+      record.task.state = status.state;
+      record.task.status_update_state = status.state;
+      if (status.uuid) record.task.status_update_uuid = status.uuid;
+      record.task.statuses = [...(record.task.statuses ?? []).slice(-9), status];
+      if (TERMINAL_STATES.has(status.state)) {
+        agent.tasks.delete(taskKey(frameworkId, status.task_id.value));
+        const f = this.frameworks.get(frameworkId);
+        f?.tasks.delete(status.task_id.value);
+        if (f) {
+          f.completedTasks.push(record.task);
+          if (f.completedTasks.length > COMPLETED_TASKS_KEPT) f.completedTasks.shift();
+        }
+        this.recover(frameworkId, agent.id, record.task.resources ?? []);
+      }
+    }
+    // Forwarded every time the agent sends it: the agent retries until the framework acknowledges.
+    this.forwardStatus(frameworkId, status);
+  }
+
+  /** Agent protocol: the connection ended. */
+  onDisconnect(conn: AgentConnection): void {
+    const agent = this.byConnection.get(conn.id);
+    this.byConnection.delete(conn.id);
+    if (!agent || agent.conn?.id !== conn.id) return;
+    agent.conn = undefined;
+    for (const id of [...agent.offers]) this.rescind(id);
+    this.link.send({ deactivateAgent: { agentId: agent.id } });
+    const grace = (this.opts.agentPingTimeoutMs ?? 15_000) * (this.opts.maxAgentPingTimeouts ?? 5);
+    this.opts.log.warn(`agent ${agent.id} disconnected; removing it in ${grace / 1000} s unless it re-registers`);
+    agent.removalTimer = setTimeout(() => this.removeAgent(agent.id, 'it did not re-register in time'), grace);
+  }
+
+  private pingAgents(): void {
+    const seq = ++this.pingSeq;
+    for (const agent of [...this.agents.values()]) {
+      if (!agent.conn) continue;
+      if (agent.missedPings >= (this.opts.maxAgentPingTimeouts ?? 5)) {
+        this.removeAgent(agent.id, `it missed ${agent.missedPings} pings`);
+        continue;
+      }
+      agent.missedPings++;
+      agent.conn.send({ ping: { seq } });
+    }
+  }
+
+  /** Removes an agent: its tasks become TASK_UNREACHABLE (partition-aware frameworks) or TASK_LOST. */
+  removeAgent(agentId: string, why: string): void {
+    const agent = this.agents.get(agentId);
+    if (!agent) return;
+    this.opts.log.warn(`removing agent ${agentId}: ${why}`);
+    clearTimeout(agent.removalTimer);
+    for (const id of [...agent.offers]) this.rescind(id);
+    for (const t of agent.tasks.values()) {
+      const f = this.frameworks.get(t.frameworkId);
+      f?.tasks.delete(t.task.task_id.value);
+      const partitionAware = (f?.info.capabilities ?? []).some((c) => c.type === 'PARTITION_AWARE');
+      const status = this.masterStatus({ task_id: t.task.task_id, agent_id: { value: agentId } }, partitionAware ? 'TASK_UNREACHABLE' : 'TASK_LOST', 'REASON_AGENT_REMOVED', `agent ${agentId} removed: ${why}`);
+      t.task.state = status.state;
+      f?.completedTasks.push(t.task);
+      this.forwardStatus(t.frameworkId, status);
+    }
+    if (agent.conn) {
+      this.byConnection.delete(agent.conn.id);
+      agent.conn.close(`removed: ${why}`);
+    }
+    this.agents.delete(agentId);
+    this.link.send({ removeAgent: { agentId } });
+  }
+
+  /** A fresh uuid for master-side bookkeeping (stream ids). */
+  static streamId(): string {
+    return randomUUID();
+  }
+
+  /** A 16-byte uuid. */
+  static uuid(): Buffer {
+    return randomBytes(16);
+  }
+}
+
+function describe(resources: readonly Resource[]): string {
+  return resources
+    .map((r) => `${r.name}${r.reservations?.length ? `(${r.reservations[r.reservations.length - 1].role})` : ''}:${r.type === 'SCALAR' ? r.scalar?.value : r.type === 'RANGES' ? `[${(r.ranges?.range ?? []).map((x) => `${x.begin}-${x.end}`).join(',')}]` : `{${(r.set?.item ?? []).join(',')}}`}`)
+    .join(';');
+}
+
+// Mesos's role name rules (roles.cpp): not empty, not "." or "..", no leading "-", no whitespace or
+// control characters, and each "/"-separated component the same.
+function validateRole(role: string): void {
+  if (role === '*') return;
+  for (const part of role.split('/')) {
+    if (part === '' || part === '.' || part === '..' || part.startsWith('-') || /[\s\x00-\x1f\x7f]/.test(part) || part === '*') {
+      throw new MasterError(400, `role '${role}' is invalid: each '/'-separated part must be non-empty, not '.', '..' or '*', not start with '-', and have no whitespace`);
+    }
+  }
+}

@@ -1,0 +1,200 @@
+// The master end to end: a real master (with the allocator-drf module process), simulated agents over
+// the real agent protocol, and a scheduler client that shares no code with the master.
+import http from 'node:http';
+import path from 'node:path';
+import protobuf from 'protobufjs';
+import { createLog, type LogLevel } from '../../core/src/log';
+import { runMaster, type RunningMaster } from '../../core/src/master/run-master';
+import { waitFor } from '../modules/helpers';
+import { raw, SchedulerClient, type Event } from '../support/scheduler-client';
+import { SimAgent } from '../support/sim-agent';
+
+let running: RunningMaster;
+const agents: SimAgent[] = [];
+const clients: SchedulerClient[] = [];
+
+beforeAll(async () => {
+  running = await runMaster({ ip: '127.0.0.1', port: 0, log: createLog({ level: (process.env.E2E_LOG ?? 'warn') as LogLevel }), allocationIntervalMs: 100, heartbeatIntervalSeconds: 1 });
+});
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await Promise.all(agents.map((a) => a.stop()));
+  await running.stop();
+});
+
+const FRAMEWORK = { user: 'root', name: 'e2e', roles: ['*'], capabilities: [{ type: 'MULTI_ROLE' }], failover_timeout: 60 };
+
+async function agent(resources = 'cpus:4;mem:4096;ports:[31000-32000]', runMs: number | null = 200): Promise<SimAgent> {
+  const a = new SimAgent({ master: running.address, hostname: `sim-${agents.length}`, resources, taskBehaviour: () => ({ runMs }), statusRetryMs: 300 });
+  agents.push(a);
+  await a.start();
+  return a;
+}
+
+let current: SchedulerClient[] = [];
+afterEach(async () => {
+  // Each test's frameworks leave, so the next test's frameworks get the offers.
+  await Promise.all(current.map((c) => c.call({ type: 'TEARDOWN' }).catch(() => undefined)));
+  current = [];
+});
+
+async function framework(info: Record<string, unknown> = FRAMEWORK, autoAck = true): Promise<SchedulerClient> {
+  const c = new SchedulerClient(running.address, autoAck);
+  clients.push(c);
+  current.push(c);
+  await c.subscribe(info);
+  return c;
+}
+
+const launch = (c: SchedulerClient, offer: any, taskId: string, resources = [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 } }, { name: 'mem', type: 'SCALAR', scalar: { value: 128 } }]) =>
+  c.call({
+    type: 'ACCEPT',
+    accept: {
+      offer_ids: [offer.id],
+      operations: [{ type: 'LAUNCH', launch: { task_infos: [{ name: taskId, task_id: { value: taskId }, agent_id: offer.agent_id, resources, command: { value: 'true' } }] } }],
+      filters: { refuse_seconds: 0 },
+    },
+  });
+
+describe('scheduler API end to end (JSON)', () => {
+  it('subscribes, gets offers, launches a task, sees RUNNING and FINISHED, acknowledges them', async () => {
+    const a = await agent();
+    const c = await framework(FRAMEWORK, false);
+    const subscribed = c.events[0];
+    expect(subscribed.subscribed.heartbeat_interval_seconds).toBe(1);
+    expect(c.streamId).toMatch(/^[0-9a-f-]{36}$/);
+    const offers = await c.next((e) => e.type === 'OFFERS');
+    const offer = offers.offers.offers[0];
+    expect(offer.hostname).toBe('sim-0');
+    expect(offer.resources.find((r: any) => r.name === 'cpus').scalar.value).toBe(4);
+    expect(offer.allocation_info.role).toBe('*');
+
+    expect((await launch(c, offer, 'task-1')).status).toBe(202);
+    // The agent sends the next update of a task only once the previous one is acknowledged.
+    const starting = await c.update('task-1', 'TASK_STARTING');
+    await c.call({ type: 'ACKNOWLEDGE', acknowledge: { agent_id: offer.agent_id, task_id: { value: 'task-1' }, uuid: starting.update.status.uuid } });
+    const running1 = await c.update('task-1', 'TASK_RUNNING');
+    expect(running1.update.status.agent_id.value).toBe(offer.agent_id.value);
+    expect(Buffer.from(running1.update.status.uuid, 'base64')).toHaveLength(16);
+    expect((await c.call({ type: 'ACKNOWLEDGE', acknowledge: { agent_id: offer.agent_id, task_id: { value: 'task-1' }, uuid: running1.update.status.uuid } })).status).toBe(202);
+    const finished = await c.update('task-1', 'TASK_FINISHED');
+    expect((await c.call({ type: 'ACKNOWLEDGE', acknowledge: { agent_id: offer.agent_id, task_id: { value: 'task-1' }, uuid: finished.update.status.uuid } })).status).toBe(202);
+    await waitFor(() => a.tasks().length === 0, 5000, 'the agent to forget the acknowledged task');
+    // Heartbeats keep coming.
+    await c.next((e) => e.type === 'HEARTBEAT', 3000);
+  }, 30_000);
+
+  it('answers invalid launches with TASK_ERROR and unknown offers with TASK_LOST, as Mesos does', async () => {
+    const c = await framework({ ...FRAMEWORK, name: 'invalid' });
+    const from = c.events.length;
+    const offer = (await c.next((e) => e.type === 'OFFERS', 10_000, from)).offers.offers[0];
+    await launch(c, offer, 'too-big', [{ name: 'cpus', type: 'SCALAR', scalar: { value: 999 } }]);
+    const err = await c.update('too-big', 'TASK_ERROR');
+    expect(err.update.status.reason).toBe('REASON_TASK_INVALID');
+    expect(err.update.status.message).toMatch(/more resources/);
+    await launch(c, offer, 'stale-offer');
+    const lost = await c.update('stale-offer', 'TASK_LOST');
+    expect(lost.update.status.reason).toBe('REASON_INVALID_OFFERS');
+    expect(lost.update.status.message).toMatch(/no longer valid/);
+  }, 30_000);
+
+  it('reconciles: unknown tasks are TASK_LOST; KILL of an unknown task answers TASK_LOST', async () => {
+    const c = await framework({ ...FRAMEWORK, name: 'reconcile' });
+    await c.call({ type: 'RECONCILE', reconcile: { tasks: [{ task_id: { value: 'never' } }] } });
+    expect((await c.update('never', 'TASK_LOST')).update.status.reason).toBe('REASON_RECONCILIATION');
+    await c.call({ type: 'KILL', kill: { task_id: { value: 'ghost' } } });
+    await c.update('ghost', 'TASK_LOST');
+  }, 30_000);
+
+  it('answers bad calls with the Mesos status codes', async () => {
+    const c = await framework({ ...FRAMEWORK, name: 'codes' });
+    expect((await c.call({ type: 'REVIVE' }, { streamId: 'not-the-stream' })).status).toBe(400);
+    expect((await c.call({ type: 'REVIVE' }, { streamId: null })).status).toBe(400);
+    expect((await c.call({ type: 'REVIVE' }, { contentType: 'text/plain' })).status).toBe(415);
+    expect((await raw(running.address, '{"type":', { 'Content-Type': 'application/json' })).status).toBe(400);
+    const unknownFw = await raw(running.address, JSON.stringify({ type: 'REVIVE', framework_id: { value: 'nope' } }), { 'Content-Type': 'application/json', 'Mesos-Stream-Id': 'x' });
+    expect(unknownFw.status).toBe(400);
+    expect(unknownFw.body).toMatch(/Framework cannot be found/);
+    expect((await raw(running.address, '', {}, '/api/v1/scheduler', 'GET')).status).toBe(405);
+    const subscribeWithStream = await raw(running.address, JSON.stringify({ type: 'SUBSCRIBE', subscribe: { framework_info: { user: 'a', name: 'b' } } }), { 'Content-Type': 'application/json', 'Mesos-Stream-Id': 'x' });
+    expect(subscribeWithStream.status).toBe(400);
+    const missingUser = await raw(running.address, JSON.stringify({ type: 'SUBSCRIBE', subscribe: { framework_info: { name: 'b' } } }), { 'Content-Type': 'application/json' });
+    expect(missingUser.status).toBe(400);
+    expect(missingUser.body).toMatch(/framework_info\.user/);
+    const big = await raw(running.address, Buffer.alloc(17 * 1024 * 1024, 32), { 'Content-Type': 'application/json' });
+    expect(big.status).toBe(413);
+    expect((await c.call({ type: 'UPDATE_FRAMEWORK', update_framework: { framework_info: { ...FRAMEWORK, name: 'codes2', id: { value: c.frameworkId } } } })).status).toBe(200);
+  }, 30_000);
+
+  it('a second SUBSCRIBE closes the first stream; the old stream id stops working', async () => {
+    const c1 = await framework({ ...FRAMEWORK, name: 'twice' });
+    const c2 = new SchedulerClient(running.address);
+    clients.push(c2);
+    current.push(c2);
+    await c2.subscribe({ ...FRAMEWORK, name: 'twice' }, c1.frameworkId);
+    expect(c2.frameworkId).toBe(c1.frameworkId);
+    await waitFor(() => c1.closed, 5000, 'the first stream to close');
+    c2.frameworkId = c1.frameworkId;
+    expect((await c1.call({ type: 'REVIVE' })).status).toBe(400);
+    expect((await c2.call({ type: 'REVIVE' })).status).toBe(202);
+  }, 30_000);
+
+  it('tells frameworks TASK_LOST and rescinds offers when an agent is removed', async () => {
+    const c = await framework({ ...FRAMEWORK, name: 'agent-loss' });
+    const a = await agent('cpus:2;mem:1024', null);
+    const from = c.events.length;
+    const offer = (await c.next((e: Event) => e.type === 'OFFERS' && e.offers.offers.some((o: any) => o.hostname === a['hostname']), 10_000, from)).offers.offers.find((o: any) => o.hostname === a['hostname']);
+    await launch(c, offer, 'doomed');
+    await c.update('doomed', 'TASK_RUNNING');
+    running.master.removeAgent(offer.agent_id.value, 'test');
+    const lost = await c.update('doomed', 'TASK_LOST');
+    expect(lost.update.status.reason).toBe('REASON_AGENT_REMOVED');
+  }, 30_000);
+});
+
+describe('scheduler API end to end (protobuf)', () => {
+  it('subscribes and receives SUBSCRIBED and OFFERS as protobuf records, and calls in protobuf are accepted', async () => {
+    // Built from the .proto files alone, as a non-JS client generated from them would be.
+    const root = new protobuf.Root();
+    root.resolvePath = (_o: string, target: string) => path.join(__dirname, '../../core/proto', target);
+    root.loadSync(['mesos/v1/scheduler.proto'], { keepCase: true });
+    const Call = root.lookupType('mesos.v1.scheduler.Call');
+    const Event = root.lookupType('mesos.v1.scheduler.Event');
+    await agent('cpus:1;mem:256');
+    const body = Buffer.from(Call.encode(Call.fromObject({ type: 'SUBSCRIBE', subscribe: { framework_info: { user: 'root', name: 'proto-fw' } } })).finish());
+    const [host, port] = running.address.split(':');
+    const events: any[] = [];
+    let streamId = '';
+    const req = http.request({ host, port: Number(port), method: 'POST', path: '/api/v1/scheduler', headers: { 'Content-Type': 'application/x-protobuf', Accept: 'application/x-protobuf' } }, (res) => {
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('application/x-protobuf');
+      streamId = String(res.headers['mesos-stream-id']);
+      let buf = Buffer.alloc(0);
+      res.on('data', (c: Buffer) => {
+        buf = Buffer.concat([buf, c]);
+        for (;;) {
+          const nl = buf.indexOf(10);
+          if (nl < 0) break;
+          const len = Number(buf.subarray(0, nl).toString('ascii'));
+          if (buf.length < nl + 1 + len) break;
+          events.push(Event.toObject(Event.decode(buf.subarray(nl + 1, nl + 1 + len)), { enums: String, longs: Number }));
+          buf = buf.subarray(nl + 1 + len);
+        }
+      });
+    });
+    req.end(body);
+    try {
+      await waitFor(() => events.some((e) => e.type === 'OFFERS'), 10_000, 'OFFERS in protobuf');
+      const frameworkId = events[0].subscribed.framework_id.value;
+      expect(events[0].type).toBe('SUBSCRIBED');
+      const offer = events.find((e) => e.type === 'OFFERS').offers.offers[0];
+      const decline = Buffer.from(Call.encode(Call.fromObject({ type: 'DECLINE', framework_id: { value: frameworkId }, decline: { offer_ids: [offer.id], filters: { refuse_seconds: 0 } } })).finish());
+      const res = await raw(running.address, decline, { 'Content-Type': 'application/x-protobuf', 'Mesos-Stream-Id': streamId });
+      expect(res.status).toBe(202);
+      const teardown = Buffer.from(Call.encode(Call.fromObject({ type: 'TEARDOWN', framework_id: { value: frameworkId } })).finish());
+      expect((await raw(running.address, teardown, { 'Content-Type': 'application/x-protobuf', 'Mesos-Stream-Id': streamId })).status).toBe(202);
+    } finally {
+      req.destroy();
+    }
+  }, 30_000);
+});
