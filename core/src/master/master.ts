@@ -7,6 +7,7 @@
  * and answers, or throws a MasterError with the HTTP status Mesos uses.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Allocation } from '@tessera/modules-api';
 import { AllocatorLink, type AllocatorModule } from '../allocator/allocator-link';
 import type { AgentConnection, AgentLinkHandler } from '../agent-protocol/server';
@@ -43,10 +44,24 @@ export interface MasterOptions {
 }
 
 const COMPLETED_TASKS_KEPT = 1000;
+
+/**
+ * MasterEvents are what the operator API's SUBSCRIBE stream and the registry follow. Each fires after
+ * the state changed.
+ */
+export interface MasterEvents {
+  taskAdded: [task: Task];
+  taskUpdated: [task: Task, status: TaskStatus];
+  frameworkAdded: [framework: FrameworkRecord];
+  frameworkUpdated: [framework: FrameworkRecord];
+  frameworkRemoved: [framework: FrameworkRecord];
+  agentAdded: [agent: AgentRecord];
+  agentRemoved: [agent: AgentRecord];
+}
 const now = (): number => Date.now() / 1000;
 
 /** Master holds the cluster's state; see the module comment. */
-export class Master implements AgentLinkHandler {
+export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandler {
   readonly frameworks = new Map<string, FrameworkRecord>();
   readonly agents = new Map<string, AgentRecord>();
   readonly offers = new Map<string, OfferRecord>();
@@ -61,6 +76,7 @@ export class Master implements AgentLinkHandler {
   readonly counters = { offersSent: 0, offersDeclined: 0, offersRescinded: 0, tasksLaunched: 0, invalidCalls: 0, statusUpdates: 0 };
 
   constructor(readonly opts: MasterOptions) {
+    super();
     this.ids = opts.ids ?? new IdGenerator(opts.info.id);
     this.link = new AllocatorLink({
       module: opts.allocator,
@@ -210,11 +226,13 @@ export class Master implements AgentLinkHandler {
       f.subscriber = subscriber;
       this.link.send(wasRecovered ? { addFramework: { framework: toAbiFramework(f.info, true, [...suppressed]), used: [] } } : { updateFramework: toAbiFramework(f.info, true, [...suppressed]) });
       if (!wasRecovered) this.link.send({ activateFramework: { frameworkId: f.id } });
+      this.emit('frameworkUpdated', f);
     } else {
       const id = info.id?.value ?? this.ids.framework();
       f = { id, info: { ...clamped, id: { value: id } }, subscriber, suppressedRoles: suppressed, tasks: new Map(), completedTasks: [], offers: new Set(), registeredTime: now(), recovered: false };
       this.frameworks.set(id, f);
       this.link.send({ addFramework: { framework: toAbiFramework(f.info, true, [...suppressed]), used: [] } });
+      this.emit('frameworkAdded', f);
     }
     const heartbeat = this.opts.heartbeatIntervalSeconds ?? 5;
     subscriber.send({ type: 'SUBSCRIBED', subscribed: { framework_id: { value: f.id }, heartbeat_interval_seconds: heartbeat, master_info: this.opts.info } });
@@ -264,6 +282,7 @@ export class Master implements AgentLinkHandler {
     f.subscriber?.close();
     this.frameworks.delete(frameworkId);
     this.link.send({ removeFramework: { frameworkId } });
+    this.emit('frameworkRemoved', f);
   }
 
   /** Sends a framework an UPDATE for a status (if it is connected). */
@@ -371,6 +390,7 @@ export class Master implements AgentLinkHandler {
     agent.tasks.set(taskKey(f.id, info.task_id.value), record);
     this.counters.tasksLaunched++;
     agent.conn!.send({ run_task: { framework: f.info, task: info } });
+    this.emit('taskAdded', task);
   }
 
   // ---- agents ---------------------------------------------------------------------------------
@@ -416,6 +436,7 @@ export class Master implements AgentLinkHandler {
         this.adoptTasks(agent, re);
       }
       this.agents.set(id, agent);
+      this.emit('agentAdded', agent);
       const used = new Map<string, Resource[]>();
       for (const t of agent.tasks.values()) used.set(t.frameworkId, [...(used.get(t.frameworkId) ?? []), ...(t.task.resources ?? [])]);
       this.link.send({
@@ -436,6 +457,7 @@ export class Master implements AgentLinkHandler {
       const f: FrameworkRecord = { id, info: fi, suppressedRoles: new Set(), tasks: new Map(), completedTasks: [], offers: new Set(), registeredTime: now(), recovered: true };
       this.frameworks.set(id, f);
       this.link.send({ addFramework: { framework: toAbiFramework(fi, false, []), used: [] } });
+      this.emit('frameworkAdded', f);
     }
     for (const task of re.tasks ?? []) {
       if (TERMINAL_STATES.has(task.state)) continue;
@@ -467,6 +489,7 @@ export class Master implements AgentLinkHandler {
         }
         this.recover(frameworkId, agent.id, record.task.resources ?? []);
       }
+      this.emit('taskUpdated', record.task, status);
     }
     // Forwarded every time the agent sends it: the agent retries until the framework acknowledges.
     this.forwardStatus(frameworkId, status);
@@ -513,6 +536,7 @@ export class Master implements AgentLinkHandler {
       t.task.state = status.state;
       f?.completedTasks.push(t.task);
       this.forwardStatus(t.frameworkId, status);
+      this.emit('taskUpdated', t.task, status);
     }
     if (agent.conn) {
       this.byConnection.delete(agent.conn.id);
@@ -520,6 +544,7 @@ export class Master implements AgentLinkHandler {
     }
     this.agents.delete(agentId);
     this.link.send({ removeAgent: { agentId } });
+    this.emit('agentRemoved', agent);
   }
 
   /** A fresh uuid for master-side bookkeeping (stream ids). */

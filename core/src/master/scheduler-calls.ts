@@ -90,6 +90,7 @@ export function handleCall(master: Master, call: SchedulerCall, streamId: string
       f.info = { ...u.framework_info, id: { value: f.id } };
       f.suppressedRoles = new Set(u.suppressed_roles ?? []);
       master.link.send({ updateFramework: toAbiFramework(f.info, true, [...f.suppressedRoles]) });
+      master.emit('frameworkUpdated', f);
       return 200;
     }
     case 'ACCEPT_INVERSE_OFFERS':
