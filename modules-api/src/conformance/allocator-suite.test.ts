@@ -2,6 +2,7 @@
 // correct (and runs cycles of its own, which the checks must tolerate), and the same allocator with
 // mistakes switched on, each of which must fail its check with a message saying what to fix.
 import fs from 'node:fs';
+import { ABI_VERSION } from '../version';
 import os from 'node:os';
 import path from 'node:path';
 import { runConformance, type Report } from './index';
@@ -59,7 +60,7 @@ describe('allocator conformance', () => {
     expect(report.results.map((r) => r.id)).toEqual(IDS);
     expect(seen).toEqual(IDS);
     expect(report).toMatchObject({ kind: 'allocator', ok: true, summary: { passed: 20, failed: 0, skipped: 0, total: 20 } });
-    expect(report.module).toMatchObject({ name: 'good-allocator', version: '1.0.0', negotiatedAbi: '1.0.0', capabilities: [] });
+    expect(report.module).toMatchObject({ name: 'good-allocator', version: '1.0.0', negotiatedAbi: ABI_VERSION, capabilities: [] });
 
     expect(result(report, 'snapshot-first').message).toMatch(/^refused with TSR_INVALID_ARGUMENT: .*the first input of a stream must be a snapshot/);
     expect(result(report, 'quota-limit').message).toBe('offered cpus:2 to role capped (limit cpus:3, used cpus:1)');

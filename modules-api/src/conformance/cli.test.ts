@@ -1,6 +1,7 @@
 // tessera-conformance: argument errors (through main(), as the brief of a CLI test should be fast),
 // the reports it writes for real modules, and the bundled CLI run the way npm's bin link runs it.
 import { spawnSync } from 'node:child_process';
+import { ABI_VERSION } from '../version';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -115,7 +116,7 @@ describe('tessera-conformance reports', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe(`tessera-conformance (ABI 1.0.0) --kind isolator: ${process.execPath} ${path.join(pkg, 'dist', 'module.js')}`);
+    expect(lines[0]).toBe(`tessera-conformance (ABI ${ABI_VERSION}) --kind isolator: ${process.execPath} ${path.join(pkg, 'dist', 'module.js')}`);
     expect(stdout).toMatch(/^PASS {2}lifecycle: prepare → isolate → cleanup/m);
     expect(stdout).toMatch(/^SKIP {2}watch: .*\n {6}capability "watch" not advertised$/m);
     expect(lines[lines.length - 1]).toMatch(/^14 checks: 10 passed, 0 failed, 4 skipped in \d+ ms — good-isolator 1\.0\.0 conforms to the isolator ABI$/);

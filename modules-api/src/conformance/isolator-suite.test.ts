@@ -1,6 +1,7 @@
 // The isolator conformance suite against real module processes: a correct isolator (with some and with
 // all optional calls), a sloppy one, one that gets every optional call wrong, and one that never starts.
 import fs from 'node:fs';
+import { ABI_VERSION } from '../version';
 import os from 'node:os';
 import path from 'node:path';
 import { runConformance, type Report } from './index';
@@ -51,7 +52,7 @@ describe('isolator conformance', () => {
     for (const id of ids(report, 'skip')) expect(result(report, id).message).toMatch(/^capability "(update|watch|recover|provides_resources)" not advertised$/);
     expect(report.ok).toBe(true);
     expect(report.summary).toEqual({ passed: 10, failed: 0, skipped: 4, total: 14 });
-    expect(report.module).toMatchObject({ name: 'good-isolator', version: '1.0.0', negotiatedAbi: '1.0.0', capabilities: ['isolate', 'usage', 'status'] });
+    expect(report.module).toMatchObject({ name: 'good-isolator', version: '1.0.0', negotiatedAbi: ABI_VERSION, capabilities: ['isolate', 'usage', 'status'] });
     expect(seen).toEqual(report.results.map((r) => r.id));
 
     expect(result(report, 'lifecycle').message).toMatch(/^prepare → isolate \(pid \d+\) → cleanup; prepare returned launch changes: environment$/);

@@ -5,11 +5,16 @@ import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import abi from '../generated/abi.json';
 import sinceTable from '../generated/since.json';
 import { TesseraError } from '../errors';
+import { messageCodec } from './fast-codec';
 
 const root = protobuf.Root.fromJSON(abi as protobuf.INamespace);
 const since = sinceTable as Record<string, string>;
 
-const CONVERSION: protobuf.IConversionOptions = {
+/**
+ * CONVERSION is the plain shape `decode` gives, as protobufjs's toObject options; the codec of fast-codec.ts
+ * produces it directly (its tests compare it with toObject under these options).
+ */
+export const CONVERSION: protobuf.IConversionOptions = {
   enums: String,
   longs: Number,
   bytes: Buffer as unknown as typeof String,
@@ -33,19 +38,18 @@ export function lookupService(name: string): protobuf.Service {
 
 /** encode turns a plain object into protobuf bytes, reporting a bad field with its path. */
 export function encode(type: protobuf.Type, value: object): Buffer {
-  let message: protobuf.Message;
+  const codec = messageCodec(type);
   try {
-    message = type.fromObject(value);
+    return codec.encode(value);
   } catch (err) {
-    // protobufjs names the field: ".tessera.modules.v1.PrepareRequest.containerId: object expected"
+    // The field is named as protobufjs names it: ".tessera.modules.v1.PrepareRequest.containerId: object expected"
     throw new TesseraError('TSR_INVALID_ARGUMENT', `cannot encode ${type.fullName.slice(1)}: ${(err as Error).message}`);
   }
-  return Buffer.from(type.encode(message).finish());
 }
 
 /** decode turns protobuf bytes into a plain object (enums as names, 64-bit ints as numbers). */
 export function decode<T>(type: protobuf.Type, bytes: Buffer): T {
-  return type.toObject(type.decode(bytes), CONVERSION) as T;
+  return messageCodec(type).decode(bytes) as T;
 }
 
 /** serviceDefinition builds the grpc-js definition of a service from the descriptor. */
