@@ -186,16 +186,25 @@ export class ModuleConnection {
     );
     opts.signal?.addEventListener('abort', () => call.cancel(), { once: true });
     const iter = this.iterate<Res>(service, rpc, call, () => call.cancel());
+    // One 'drain' wait shared by every write made while the transport is full (not one listener each).
+    let drained: Promise<void> | undefined;
     return {
       [Symbol.asyncIterator]: () => iter[Symbol.asyncIterator](),
       cancel: () => call.cancel(),
       end: () => call.end(),
-      write: (msg: Req) =>
-        new Promise<void>((resolve, reject) => {
-          const ok = call.write(msg, (err?: Error | null) => (err ? reject(err) : undefined));
-          if (ok) resolve();
-          else call.once('drain', () => resolve());
-        }),
+      write: (msg: Req) => {
+        let failed: Error | undefined;
+        const ok = call.write(msg, (err?: Error | null) => void (failed = err ?? undefined));
+        if (failed) return Promise.reject(failed);
+        if (ok) return Promise.resolve();
+        drained ??= new Promise<void>((resolve) =>
+          call.once('drain', () => {
+            drained = undefined;
+            resolve();
+          }),
+        );
+        return drained;
+      },
     };
   }
 
