@@ -25,6 +25,8 @@ export const CoreErrorCodes = {
   TSR_AGENT_BACKLOG: 'The agent stopped reading and too many bytes were queued for it: the master closed its connection.',
   TSR_PORT_IN_USE: "Another process listens on the master's host:port.",
   TSR_LISTEN_FAILED: "The master's port could not be opened (permissions, unknown address).",
+  TSR_REGISTRY_CORRUPT: "The master's registry in --work_dir does not read back; the message names the file and line.",
+  TSR_REGISTRY_WRITE_FAILED: "The master cannot create, open or write its registry in --work_dir (disk full, permissions).",
 } as const;
 
 /** CoreErrorCode is one of {@link CoreErrorCodes}. */

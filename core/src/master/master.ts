@@ -4,7 +4,9 @@
  * scheduler API through the HTTP layer, which hands calls here already decoded and checked for shape.
  *
  * Everything runs on one event loop and every method is synchronous: a call either changes the state
- * and answers, or throws a MasterError with the HTTP status Mesos uses.
+ * and answers, or throws a MasterError with the HTTP status Mesos uses. The one wait: with a registry
+ * (`--work_dir`), an agent is admitted once the registry write holding it is durable (one fsync per
+ * event-loop turn for all agents registering in it). Recovery after a restart is in recovery.ts.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -18,7 +20,9 @@ import { fromAbiResource, rolesOf, toAbiAgentInfo, toAbiFramework, toAbiResource
 import { IdGenerator } from './model/ids';
 import { TERMINAL_STATES, type FrameworkInfo, type MasterInfo, type Offer, type Resource, type Task, type TaskInfo, type TaskState, type TaskStatus } from './model/mesos';
 import { ResourceBag } from './model/resources';
-import { taskKey, type AgentRecord, type FrameworkRecord, type OfferRecord, type Subscriber, type TaskRecord } from './state';
+import { forgetRecoveredAgent, recordChanges, recover, syncReregisteredTasks } from './recovery';
+import type { Registry } from './registry';
+import { taskKey, type AgentRecord, type FrameworkRecord, type OfferRecord, type RecoveredAgent, type Subscriber, type TaskRecord } from './state';
 
 /** MasterOptions configure a master. */
 export interface MasterOptions {
@@ -41,6 +45,14 @@ export interface MasterOptions {
   maxFailoverTimeoutSeconds?: number;
   /** Mints ids (tests pass their own). */
   ids?: IdGenerator;
+  /**
+   * The durable registry (`--work_dir`): the master recovers agents and frameworks from it on start()
+   * and records admissions and removals in it before answering them. Without one, nothing survives a
+   * restart.
+   */
+  registry?: Registry;
+  /** Milliseconds recovered agents have to re-register after a restart (--agent_reregister_timeout, 10 min). */
+  agentReregisterTimeoutMs?: number;
 }
 
 const COMPLETED_TASKS_KEPT = 1000;
@@ -65,9 +77,16 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
   readonly frameworks = new Map<string, FrameworkRecord>();
   readonly agents = new Map<string, AgentRecord>();
   readonly offers = new Map<string, OfferRecord>();
+  /** Agents from the registry that have not re-registered since the master started. */
+  readonly recoveredAgents = new Map<string, RecoveredAgent>();
   readonly ids: IdGenerator;
   readonly link: AllocatorLink;
   private readonly byConnection = new Map<number, AgentRecord>();
+  /** Connections whose (re-)registration waits for the registry write; their other messages wait too. */
+  private readonly admitting = new Map<number, { agentId: string; queued: AgentMessage[]; closed: boolean }>();
+  private stopped = false;
+  /** Frameworks removed in this run (the latest 1,000): an agent that re-registers with their tasks is told to shut them down. */
+  private readonly removedFrameworks = new Set<string>();
   private tickTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private pingSeq = 0;
@@ -84,10 +103,13 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
       onOffers: (allocations) => this.onOffers(allocations),
       log: opts.log.child('allocator-link'),
     });
+    if (opts.registry) recordChanges(this, opts.registry);
   }
 
   /** Opens the allocator stream and starts the allocation and ping timers. */
   start(): void {
+    // Before the allocator stream opens, so its first snapshot holds the recovered frameworks.
+    if (this.opts.registry) recover(this, this.opts.registry);
     this.link.open();
     this.tickTimer = setInterval(() => this.link.tick(), this.opts.allocationIntervalMs ?? 1000);
     this.pingTimer = setInterval(() => this.pingAgents(), this.opts.agentPingTimeoutMs ?? 15_000);
@@ -95,6 +117,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
 
   /** Stops timers, closes streams. */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.tickTimer);
     clearInterval(this.pingTimer);
     for (const f of this.frameworks.values()) {
@@ -107,6 +130,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
       a.conn?.close('master stopping');
     }
     for (const o of this.offers.values()) clearTimeout(o.timer);
+    for (const r of this.recoveredAgents.values()) clearTimeout(r.timer);
     this.link.close();
   }
 
@@ -201,7 +225,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
       throw new MasterError(400, `framework_id '${call.framework_id.value}' differs from subscribe.framework_info.id '${info.id?.value ?? ''}': a re-subscribing framework sets both to its id`);
     }
     const max = this.opts.maxFailoverTimeoutSeconds ?? 7 * 24 * 3600;
-    if ((info.failover_timeout ?? 0) < 0) throw new MasterError(400, 'framework_info.failover_timeout must be >= 0');
+    if (!((info.failover_timeout ?? 0) >= 0) || !Number.isFinite(info.failover_timeout ?? 0)) throw new MasterError(400, `framework_info.failover_timeout must be a finite number of seconds >= 0, not ${info.failover_timeout}`);
     const roles = rolesOf(info);
     if (info.roles?.length && !(info.capabilities ?? []).some((c) => c.type === 'MULTI_ROLE')) {
       throw new MasterError(400, 'framework_info.roles needs the MULTI_ROLE capability (or use the deprecated framework_info.role)');
@@ -221,14 +245,15 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
       f.info = { ...clamped, id: { value: f.id } };
       f.suppressedRoles = suppressed;
       f.unregisteredTime = undefined;
-      const wasRecovered = f.recovered;
       f.recovered = false;
       f.subscriber = subscriber;
-      this.link.send(wasRecovered ? { addFramework: { framework: toAbiFramework(f.info, true, [...suppressed]), used: [] } } : { updateFramework: toAbiFramework(f.info, true, [...suppressed]) });
-      if (!wasRecovered) this.link.send({ activateFramework: { frameworkId: f.id } });
+      // The allocator knows every framework of master.frameworks, recovered ones included (inactive):
+      // they were added when recovered, or are in the snapshot its stream opened with.
+      this.link.send({ updateFramework: toAbiFramework(f.info, true, [...suppressed]) });
+      this.link.send({ activateFramework: { frameworkId: f.id } });
       this.emit('frameworkUpdated', f);
     } else {
-      const id = info.id?.value ?? this.ids.framework();
+      const id = info.id?.value ?? this.mint(() => this.ids.framework());
       f = { id, info: { ...clamped, id: { value: id } }, subscriber, suppressedRoles: suppressed, tasks: new Map(), completedTasks: [], offers: new Set(), registeredTime: now(), recovered: false };
       this.frameworks.set(id, f);
       this.link.send({ addFramework: { framework: toAbiFramework(f.info, true, [...suppressed]), used: [] } });
@@ -246,6 +271,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
   disconnected(frameworkId: string, subscriber: Subscriber): void {
     const f = this.frameworks.get(frameworkId);
     if (!f || f.subscriber !== subscriber) return; // an old stream, already replaced
+    if (this.stopped) return; // streams closed by stop(): a stopped master removes nobody (nor from the registry)
     f.subscriber = undefined;
     clearInterval(f.heartbeat);
     f.unregisteredTime = now();
@@ -281,6 +307,8 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     for (const t of f.tasks.values()) this.agents.get(t.agentId)?.tasks.delete(taskKey(frameworkId, t.task.task_id.value));
     f.subscriber?.close();
     this.frameworks.delete(frameworkId);
+    this.removedFrameworks.add(frameworkId);
+    if (this.removedFrameworks.size > COMPLETED_TASKS_KEPT) this.removedFrameworks.delete(this.removedFrameworks.values().next().value!);
     this.link.send({ removeFramework: { frameworkId } });
     this.emit('frameworkRemoved', f);
   }
@@ -397,6 +425,13 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
 
   /** Agent protocol: one message from an agent. */
   onMessage(conn: AgentConnection, msg: AgentMessage): void {
+    if (this.stopped) return;
+    const admitting = this.admitting.get(conn.id);
+    if (admitting) {
+      // Waits for the admission; a repeated (re-)registration is answered by the first one.
+      if (!msg.register && !msg.reregister) admitting.queued.push(msg);
+      return;
+    }
     if (msg.register) return this.registerAgent(conn, msg.register.agent_info, undefined, msg.register.version, msg.register.capabilities ?? []);
     if (msg.reregister) return this.registerAgent(conn, msg.reregister.agent_info, msg.reregister, msg.reregister.version, msg.reregister.capabilities ?? []);
     const agent = this.byConnection.get(conn.id);
@@ -413,8 +448,49 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     }
   }
 
+  // Admits an agent once the registry holds it: a new agent only then learns its id, so an id the
+  // master answered is never forgotten by a restart. Without a registry, or when the registry already
+  // holds the agent as it is, the admission is immediate.
   private registerAgent(conn: AgentConnection, info: AgentRecord['info'], re: Reregister | undefined, version: string | undefined, capabilities: string[]): void {
-    let agent = re && info.id ? this.agents.get(info.id.value) : undefined;
+    const known = re && info.id ? (this.agents.get(info.id.value) ?? this.recoveredAgents.get(info.id.value)) : undefined;
+    const id = known?.id ?? (re && info.id?.value ? info.id.value : this.mint(() => this.ids.agent()));
+    const registeredTime = known?.registeredTime ?? now();
+    const admit = () => this.admitAgent(conn, { ...info, id: { value: id } }, registeredTime, re, version, capabilities);
+    const durable = this.opts.registry?.putAgent({ id, info: { ...info, id: { value: id } }, registeredTime });
+    if (!durable) return admit();
+    const pending = { agentId: id, queued: [] as AgentMessage[], closed: false };
+    this.admitting.set(conn.id, pending);
+    durable.then(
+      () => {
+        this.admitting.delete(conn.id);
+        if (this.stopped) return;
+        if (pending.closed) {
+          // Gone before its answer: a new agent never learned this id and registers again with a new one.
+          if (!re) this.opts.registry?.removeAgent(id)?.catch(() => undefined);
+          return;
+        }
+        admit();
+        for (const msg of pending.queued) this.onMessage(conn, msg);
+      },
+      (err: Error) => {
+        this.admitting.delete(conn.id);
+        this.opts.log.error(`agent ${id} (${info.hostname}) not admitted: ${err.message}`);
+        conn.send({ refused: { message: `the master could not record the agent in its registry: ${err.message}` } });
+        conn.close('registry write failed');
+      },
+    );
+  }
+
+  /** Whether an agent's (re-)registration is waiting for the registry write. */
+  isAdmitting(agentId: string): boolean {
+    for (const p of this.admitting.values()) if (p.agentId === agentId) return true;
+    return false;
+  }
+
+  private admitAgent(conn: AgentConnection, info: AgentRecord['info'], registeredTime: number, re: Reregister | undefined, version: string | undefined, capabilities: string[]): void {
+    const id = info.id!.value;
+    let agent = re ? this.agents.get(id) : undefined;
+    let shutdown: string[] = [];
     if (agent) {
       clearTimeout(agent.removalTimer);
       if (agent.conn && agent.conn.id !== conn.id) {
@@ -422,20 +498,25 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
         agent.conn.close('the agent re-registered on a new connection');
       }
       agent.conn = conn;
-      agent.info = { ...info, id: { value: agent.id } };
+      agent.info = info;
       agent.total = info.resources ?? [];
       agent.reregisteredTime = now();
       agent.missedPings = 0;
       this.link.send({ updateAgent: { agentId: agent.id, total: agent.total.map(toAbiResource), capabilities } });
       this.link.send({ activateAgent: { agentId: agent.id } });
     } else {
-      const id = re && info.id?.value ? info.id.value : this.ids.agent();
-      agent = { id, info: { ...info, id: { value: id } }, total: info.resources ?? [], conn, tasks: new Map(), offers: new Set(), registeredTime: now(), version, capabilities, missedPings: 0 };
+      const recovered = this.recoveredAgents.get(id);
+      if (recovered) {
+        clearTimeout(recovered.timer);
+        this.recoveredAgents.delete(id);
+      }
+      agent = { id, info, total: info.resources ?? [], conn, tasks: new Map(), offers: new Set(), registeredTime, version, capabilities, missedPings: 0 };
       if (re) {
         agent.reregisteredTime = now();
-        this.adoptTasks(agent, re);
+        shutdown = this.adoptTasks(agent, re);
       }
       this.agents.set(id, agent);
+      if (re && this.opts.registry) syncReregisteredTasks(this, this.opts.registry, agent, recovered !== undefined);
       this.emit('agentAdded', agent);
       const used = new Map<string, Resource[]>();
       for (const t of agent.tasks.values()) used.set(t.frameworkId, [...(used.get(t.frameworkId) ?? []), ...(t.task.resources ?? [])]);
@@ -445,15 +526,19 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     }
     this.byConnection.set(conn.id, agent);
     conn.send({ registered: { agent_id: { value: agent.id }, master_info: this.opts.info, ping_interval_seconds: (this.opts.agentPingTimeoutMs ?? 15_000) / 1000 } });
+    for (const frameworkId of shutdown) conn.send({ shutdown_framework: { framework_id: { value: frameworkId } } });
     this.opts.log.info(`agent ${agent.id} (${agent.info.hostname}) ${re ? 're-registered' : 'registered'}`, { tasks: agent.tasks.size });
   }
 
   // A re-registering agent the master does not know (the master restarted): take its tasks, and its
-  // frameworks as recovered placeholders until they re-subscribe.
-  private adoptTasks(agent: AgentRecord, re: Reregister): void {
+  // frameworks as recovered placeholders until they re-subscribe. Returns the frameworks removed
+  // meanwhile (e.g. their failover_timeout passed before this agent came back): their tasks must go.
+  private adoptTasks(agent: AgentRecord, re: Reregister): string[] {
+    const removed = new Set<string>();
     for (const fi of re.frameworks ?? []) {
       const id = fi.id?.value;
-      if (!id || this.frameworks.has(id)) continue;
+      if (id && this.removedFrameworks.has(id)) removed.add(id);
+      if (!id || this.frameworks.has(id) || this.removedFrameworks.has(id)) continue;
       const f: FrameworkRecord = { id, info: fi, suppressedRoles: new Set(), tasks: new Map(), completedTasks: [], offers: new Set(), registeredTime: now(), recovered: true };
       this.frameworks.set(id, f);
       this.link.send({ addFramework: { framework: toAbiFramework(fi, false, []), used: [] } });
@@ -461,12 +546,14 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     }
     for (const task of re.tasks ?? []) {
       if (TERMINAL_STATES.has(task.state)) continue;
+      if (this.removedFrameworks.has(task.framework_id.value)) removed.add(task.framework_id.value);
       const f = this.frameworks.get(task.framework_id.value);
       if (!f) continue;
       const record: TaskRecord = { task: { ...task, agent_id: { value: agent.id } }, frameworkId: f.id, agentId: agent.id };
       f.tasks.set(task.task_id.value, record);
       agent.tasks.set(taskKey(f.id, task.task_id.value), record);
     }
+    return [...removed];
   }
 
   private onStatusUpdate(agent: AgentRecord, update: StatusUpdate): void {
@@ -497,6 +584,9 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
 
   /** Agent protocol: the connection ended. */
   onDisconnect(conn: AgentConnection): void {
+    if (this.stopped) return; // stop() closed it: a stopped master removes nobody (nor from the registry)
+    const admitting = this.admitting.get(conn.id);
+    if (admitting) admitting.closed = true;
     const agent = this.byConnection.get(conn.id);
     this.byConnection.delete(conn.id);
     if (!agent || agent.conn?.id !== conn.id) return;
@@ -521,8 +611,12 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     }
   }
 
-  /** Removes an agent: its tasks become TASK_UNREACHABLE (partition-aware frameworks) or TASK_LOST. */
+  /**
+   * Removes an agent: its tasks become TASK_UNREACHABLE (partition-aware frameworks) or TASK_LOST.
+   * Works for a recovered agent too (its tasks are the ones the registry knows).
+   */
   removeAgent(agentId: string, why: string): void {
+    if (this.recoveredAgents.has(agentId) && this.opts.registry) return forgetRecoveredAgent(this, this.opts.registry, agentId, why);
     const agent = this.agents.get(agentId);
     if (!agent) return;
     this.opts.log.warn(`removing agent ${agentId}: ${why}`);
@@ -545,6 +639,24 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     this.agents.delete(agentId);
     this.link.send({ removeAgent: { agentId } });
     this.emit('agentRemoved', agent);
+  }
+
+  /**
+   * The agent a task runs on when that agent is recovered and has not re-registered yet: the master
+   * cannot say anything about the task until it does (or is removed).
+   */
+  recoveringAgentOf(frameworkId: string, taskId: string): string | undefined {
+    const agentId = this.opts.registry?.agentOf(frameworkId, taskId);
+    return agentId !== undefined && this.recoveredAgents.has(agentId) ? agentId : undefined;
+  }
+
+  // Ids carry the master id, new per run, so a minted id cannot be one recovered from an earlier run;
+  // the check covers a generator given a fixed master id (tests).
+  private mint(next: () => string): string {
+    for (;;) {
+      const id = next();
+      if (!this.frameworks.has(id) && !this.agents.has(id) && !this.recoveredAgents.has(id) && !this.opts.registry?.agents.has(id) && !this.opts.registry?.frameworks.has(id)) return id;
+    }
   }
 
   /** A fresh uuid for master-side bookkeeping (stream ids). */

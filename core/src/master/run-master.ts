@@ -14,6 +14,7 @@ import { CORE_VERSION } from '../version';
 import { createMasterHttpServer } from './http/router';
 import { Master } from './master';
 import { IdGenerator } from './model/ids';
+import { Registry } from './registry';
 
 /** RunMasterOptions are the master's settings, already parsed from flags. */
 export interface RunMasterOptions {
@@ -24,7 +25,12 @@ export interface RunMasterOptions {
   modules?: ModulesConfig;
   /** Name of the allocator module in modules.json (default "allocator-drf"). */
   allocator?: string;
+  /** Where the registry (`master/registry`) and module state live; without it nothing survives a restart. */
   workDir?: string;
+  /** Milliseconds recovered agents have to re-register after a restart (--agent_reregister_timeout, 10 min). */
+  agentReregisterTimeoutMs?: number;
+  /** Registry log lines before compaction into its snapshot (default 10,000). */
+  registryCompactEvery?: number;
   heartbeatIntervalSeconds?: number;
   allocationIntervalMs?: number;
   agentPingTimeoutMs?: number;
@@ -42,6 +48,8 @@ export interface RunningMaster {
   master: Master;
   listener: SharedListener;
   modules: ModuleHost;
+  /** The durable registry, when the master has a work_dir. */
+  registry?: Registry;
   /** `host:port` where agents and frameworks reach the master. */
   address: string;
   stop(): Promise<void>;
@@ -72,10 +80,18 @@ function advertisedIp(bindIp: string): string {
 /** runMaster starts everything; on failure, what was started is stopped again. */
 export async function runMaster(opts: RunMasterOptions): Promise<RunningMaster> {
   const log = opts.log;
+  // First, so that a corrupt registry stops the master before anything started.
+  const registry = opts.workDir ? Registry.open({ dir: path.join(opts.workDir, 'master', 'registry'), log: log.child('registry'), compactEvery: opts.registryCompactEvery }) : undefined;
+  if (!registry) log.warn('no --work_dir: agents and frameworks are kept in memory only and will not survive a master restart');
   const config = opts.modules ?? defaultModules();
   const allocatorName = opts.allocator ?? 'allocator-drf';
   const modules = new ModuleHost({ config, log, stateDir: opts.workDir ? path.join(opts.workDir, 'modules') : undefined });
-  await modules.start([{ name: allocatorName, kinds: ['allocator'] }]);
+  try {
+    await modules.start([{ name: allocatorName, kinds: ['allocator'] }]);
+  } catch (err) {
+    registry?.close();
+    throw err;
+  }
   const ids = new IdGenerator();
   const ip = advertisedIp(opts.ip);
   const hostname = opts.hostname ?? os.hostname();
@@ -94,9 +110,11 @@ export async function runMaster(opts: RunMasterOptions): Promise<RunningMaster> 
       maxAgentPingTimeouts: opts.maxAgentPingTimeouts,
       offerTimeoutMs: opts.offerTimeoutMs,
       maxFailoverTimeoutSeconds: opts.maxFailoverTimeoutSeconds,
+      registry,
+      agentReregisterTimeoutMs: opts.agentReregisterTimeoutMs,
     });
     const agentLink = new AgentLinkServer(master, { log: log.child('agent-link') });
-    const http = createMasterHttpServer(master, { log: log.child('http'), flags: opts.flags, maxBodyBytes: opts.maxBodyBytes });
+    const http = createMasterHttpServer(master, { log: log.child('http'), flags: opts.flags, maxBodyBytes: opts.maxBodyBytes, moduleMetrics: modules.metrics });
     listener = await listenShared({ host: opts.ip, port: opts.port, http, grpc: agentLink.grpcServer, log: log.child('listener') });
     if (opts.port === 0) {
       // An ephemeral port: tell frameworks the real one.
@@ -109,18 +127,21 @@ export async function runMaster(opts: RunMasterOptions): Promise<RunningMaster> 
       master: m,
       listener: l,
       modules,
+      registry,
       address: `${ip}:${l.port}`,
       async stop() {
         m.stop();
         agentLink.close();
         await l.close();
         await modules.stop();
+        registry?.close();
       },
     };
   } catch (err) {
     master?.stop();
     await listener?.close();
     await modules.stop();
+    registry?.close();
     throw err;
   }
 }

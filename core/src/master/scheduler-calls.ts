@@ -116,6 +116,12 @@ function kill(master: Master, f: FrameworkRecord, taskId: string | undefined): v
   if (!taskId) throw new MasterError(400, 'KILL needs kill.task_id');
   const t = f.tasks.get(taskId);
   if (!t) {
+    const recovering = master.recoveringAgentOf(f.id, taskId);
+    if (recovering !== undefined) {
+      // As Mesos: nothing is known until the agent re-registers (or is removed); the framework retries.
+      master.opts.log.info(`framework ${f.id}: KILL of task ${taskId} dropped: its agent ${recovering} has not re-registered since the master restarted`);
+      return;
+    }
     master.forwardStatus(f.id, master.masterStatus({ task_id: { value: taskId } }, 'TASK_LOST', 'REASON_RECONCILIATION', `task ${taskId} is unknown to the master`));
     return;
   }
@@ -145,6 +151,7 @@ function reconcile(master: Master, f: FrameworkRecord, tasks: { task_id: { value
     else {
       const done = f.completedTasks.find((c) => c.task_id.value === q.task_id?.value);
       if (done && TERMINAL_STATES.has(done.state)) master.forwardStatus(f.id, latest(done.state, { task_id: done.task_id, agent_id: done.agent_id }, 'Reconciliation: task is terminal'));
+      else if (master.recoveringAgentOf(f.id, q.task_id?.value ?? '') !== undefined) continue; // its agent has yet to re-register: no answer yet (Mesos)
       else master.forwardStatus(f.id, latest(partitionAware ? 'TASK_UNKNOWN' : 'TASK_LOST', q, 'Reconciliation: task is unknown'));
     }
   }

@@ -65,6 +65,20 @@ export interface AgentRecord {
   removalTimer?: NodeJS.Timeout;
 }
 
+/**
+ * RecoveredAgent is an agent the registry says was admitted before the master restarted and that has
+ * not re-registered yet (Mesos's "recovered" agents): no connection, no resources offered, its tasks
+ * known only as locations in the registry. It becomes an {@link AgentRecord} when it re-registers, or
+ * is removed when `--agent_reregister_timeout` passes.
+ */
+export interface RecoveredAgent {
+  id: string;
+  info: AgentInfo;
+  registeredTime: number;
+  /** Removal when the re-registration window closes. */
+  timer?: NodeJS.Timeout;
+}
+
 /** TaskRecord is one task, with where it runs. */
 export interface TaskRecord {
   task: Task;

@@ -1,14 +1,19 @@
 /**
- * The master's HTTP server: the scheduler API and the small fixed endpoints operators and load
- * balancers probe. Every handler error becomes a 500 with a message; the server never crashes on a
- * request.
+ * The master's HTTP server: the scheduler API, the operator API, and the small fixed endpoints operators,
+ * scrapers and load balancers probe. Every handler error becomes a 500 with a message; the server never
+ * crashes on a request.
  */
 import http from 'node:http';
 import type { Log } from '../../log';
 import type { Master } from '../master';
 import { DEFAULT_MAX_BODY_BYTES, reply } from './body';
 import { legacyState, metricsSnapshot, versionInfo } from './legacy-endpoints';
+import { operatorEndpoint } from './operator-endpoint';
+import { masterPrometheus, PROMETHEUS_CONTENT_TYPE, type ModuleMetricsSource } from './prometheus';
 import { schedulerEndpoint } from './scheduler-endpoint';
+
+/** ENDPOINTS lists what the master serves, for the 404 answer. */
+const ENDPOINTS = ['/api/v1/scheduler', '/api/v1', '/state', '/metrics', '/metrics/snapshot', '/health', '/version'];
 
 /** MasterHttpOptions configure the HTTP server. */
 export interface MasterHttpOptions {
@@ -16,6 +21,8 @@ export interface MasterHttpOptions {
   maxBodyBytes?: number;
   /** Flags as the operator gave them, for /state and GET_FLAGS. */
   flags?: Record<string, string>;
+  /** The module host's metrics (ModuleHost.metrics), appended to /metrics. */
+  moduleMetrics?: ModuleMetricsSource;
   log: Log;
 }
 
@@ -29,7 +36,11 @@ export function createMasterHttpServer(master: Master, opts: MasterHttpOptions):
       .then(() => {
         switch (route) {
           case '/api/v1/scheduler':
+          case '/master/api/v1/scheduler':
             return schedulerEndpoint(master, req, res, max);
+          case '/api/v1':
+          case '/master/api/v1':
+            return operatorEndpoint(master, req, res, { maxBodyBytes: max, flags: opts.flags ?? {}, log: opts.log });
           case '/health':
           case '/master/health':
             return reply(res, 200);
@@ -42,8 +53,10 @@ export function createMasterHttpServer(master: Master, opts: MasterHttpOptions):
             return json(res, legacyState(master, opts.flags ?? {}));
           case '/metrics/snapshot':
             return json(res, metricsSnapshot(master));
+          case '/metrics':
+            return text(res, PROMETHEUS_CONTENT_TYPE, masterPrometheus(master, opts.moduleMetrics));
           default:
-            return reply(res, 404, `no endpoint ${url.pathname} on this master; see /api/v1/scheduler, /state, /metrics/snapshot, /health, /version`);
+            return reply(res, 404, `no endpoint ${url.pathname} on this master; see ${ENDPOINTS.join(', ')}`);
         }
       })
       .catch((err: unknown) => {
@@ -56,7 +69,11 @@ export function createMasterHttpServer(master: Master, opts: MasterHttpOptions):
 }
 
 function json(res: http.ServerResponse, body: unknown): void {
-  const text = Buffer.from(JSON.stringify(body));
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(text.length) });
-  res.end(text);
+  text(res, 'application/json', JSON.stringify(body));
+}
+
+function text(res: http.ServerResponse, contentType: string, body: string): void {
+  const bytes = Buffer.from(body);
+  res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': String(bytes.length) });
+  res.end(bytes);
 }

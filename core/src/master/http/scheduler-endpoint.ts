@@ -5,6 +5,7 @@
  * an empty body, or the Mesos status and a plain-text message naming what is wrong.
  */
 import type http from 'node:http';
+import type { Log } from '../../log';
 import { Master } from '../master';
 import { MasterError } from '../master-error';
 import { handleCall, type SchedulerCall } from '../scheduler-calls';
@@ -54,7 +55,7 @@ export async function schedulerEndpoint(master: Master, req: http.IncomingMessag
 function subscribe(master: Master, call: SchedulerCall, req: http.IncomingMessage, res: http.ServerResponse): void {
   const out = responseFormat({ accept: header(req, 'accept'), messageAccept: header(req, 'message-accept') }, { stream: true });
   if (!out.ok) return reply(res, out.status, out.message);
-  const subscriber = new HttpSubscriber(res, out.format, Master.streamId());
+  const subscriber = new HttpSubscriber(res, out.format, Master.streamId(), master.opts.log);
   const framework = master.subscribe(call as Parameters<Master['subscribe']>[0], subscriber); // throws MasterError before any byte is written
   res.writeHead(200, {
     'Content-Type': out.streamContentType,
@@ -77,11 +78,19 @@ class HttpSubscriber implements Subscriber {
     private readonly res: http.ServerResponse,
     private readonly format: WireFormat,
     readonly streamId: string,
+    private readonly log: Log,
   ) {}
 
   send(event: SchedulerEvent): void {
     if (this.closed) return;
-    const payload = this.format === 'json' ? encodeJson(EVENT, event) : encodeProto(EVENT, event);
+    let payload: string | Buffer;
+    try {
+      payload = this.format === 'json' ? encodeJson(EVENT, event) : encodeProto(EVENT, event);
+    } catch (err) {
+      // Sent from inside a state change of the master: a bad event must not abort that change.
+      this.log.error(`cannot encode a ${event.type} event for stream ${this.streamId}: ${(err as Error).message}`);
+      return;
+    }
     const record = encodeRecord(payload);
     if (this.pending) this.pending.push(record);
     else this.res.write(record);

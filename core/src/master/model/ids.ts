@@ -2,6 +2,11 @@
  * Ids the master hands out, in Mesos's formats: framework `<masterId>-0000`, agent `<masterId>-S0`,
  * offer `<masterId>-O0`. The master id is new per master run (a UUID), so ids of different runs never
  * collide; counters restart per run.
+ *
+ * That is also why a master restarted on a work_dir needs to persist neither the master id nor the
+ * counters: the agents and frameworks it recovers from the registry carry an earlier run's master id,
+ * and the ones it admits carry its own. A new master id per run is Mesos's behaviour too (MasterInfo.id
+ * changes with every failover; schedulers notice a failover by it).
  */
 import { randomUUID } from 'node:crypto';
 
