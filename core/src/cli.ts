@@ -1,6 +1,6 @@
 /**
- * The `tessera` command line: `master`, `modules check`, `modules run`, `version`.
- * Later issues add `agent`, `local` and `run`.
+ * The `tessera` command line: `master`, `run`, `modules check`, `modules run`, `version`.
+ * Later issues add `agent` and `local`.
  */
 import { TesseraError } from '@tessera/modules-api';
 import { createLog, isLogLevel } from './log';
@@ -8,11 +8,13 @@ import { CORE_ABI, CORE_VERSION } from './version';
 import { modulesCheck } from './cli/modules-check';
 import { modulesRun } from './cli/modules-run';
 import { masterCommand } from './cli/master-command';
+import { runCommand } from './cli/run-command';
 
 const USAGE = `usage: tessera <command>
 
 commands:
   master [flags]                          run a master (tessera master --help for its flags)
+  run [flags] -- CMD...                   run one command task on a cluster and follow it (exit 0 on TASK_FINISHED)
   modules check <modules.json> [--json]   validate, start, negotiate and stop every module; print a table
   modules run <modules.json> [name...]    run modules supervised until SIGTERM (debugging)
   version                                 print the core version and supported module ABI
@@ -31,7 +33,16 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const log = createLog({ level: levelArg });
   const args = argv.filter((a) => !a.startsWith('--log_level='));
   const [cmd, sub, ...rest] = args;
-  if (cmd === 'master') return masterCommand(args.slice(1), out, log);
+  if (cmd === 'master' || cmd === 'run') {
+    try {
+      return await (cmd === 'master' ? masterCommand(args.slice(1), out, log) : runCommand(args.slice(1), out));
+    } catch (err) {
+      // Bad flags are usage errors (exit 2); everything else propagates to run() (exit 1).
+      if (!(err instanceof TesseraError) || err.code !== 'TSR_FLAG_INVALID') throw err;
+      out(`error ${err.code}: ${err.message}\n`);
+      return 2;
+    }
+  }
   if (cmd === 'modules' && sub === 'check') return modulesCheck(rest, out, log);
   if (cmd === 'modules' && sub === 'run') return modulesRun(rest, out, log);
   if (cmd === 'version' || cmd === '--version') {

@@ -23,6 +23,8 @@ export const CoreErrorCodes = {
   TSR_AGENT_CLOSED: "The master closed the agent's stream (shutdown, the agent was removed or reconnected); the agent reconnects.",
   TSR_AGENT_DISCONNECTED: 'The agent went away without a goodbye: its stream was reset or its connection lost.',
   TSR_AGENT_BACKLOG: 'The agent stopped reading and too many bytes were queued for it: the master closed its connection.',
+  TSR_RUN_NO_OFFER: '`tessera run` got no offer that fits the task within --timeout.',
+  TSR_RUN_FAILED: '`tessera run` could not reach the master, or the master refused or dropped the framework.',
   TSR_PORT_IN_USE: "Another process listens on the master's host:port.",
   TSR_LISTEN_FAILED: "The master's port could not be opened (permissions, unknown address).",
   TSR_REGISTRY_CORRUPT: "The master's registry in --work_dir does not read back; the message names the file and line.",
