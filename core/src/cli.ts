@@ -14,7 +14,7 @@ const USAGE = `usage: tessera <command>
 
 commands:
   master [flags]                          run a master (tessera master --help for its flags)
-  run [flags] -- CMD...                   run one command task on a cluster and follow it (exit 0 on TASK_FINISHED)
+  run [flags] -- CMD...                   run CMD as one task on the cluster, print its states (tessera run --help)
   modules check <modules.json> [--json]   validate, start, negotiate and stop every module; print a table
   modules run <modules.json> [name...]    run modules supervised until SIGTERM (debugging)
   version                                 print the core version and supported module ABI
@@ -22,24 +22,31 @@ commands:
 flags: --log_level=debug|info|warn|error (env TESSERA_LOG_LEVEL)
 `;
 
-/** main runs the CLI and returns the exit status. */
-export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  const quiet = argv.includes('--quiet') || process.env.TESSERA_QUIET === 'true';
-  const levelArg = argv.find((a) => a.startsWith('--log_level='))?.split('=')[1] ?? process.env.TESSERA_LOG_LEVEL ?? (quiet ? 'warn' : 'info');
+/**
+ * main runs the CLI and returns the exit status. `out` gets results, `err` the errors of commands that
+ * separate them (`run`).
+ */
+export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+  // What follows `--` belongs to the command `tessera run` starts, not to tessera.
+  const dash = argv.indexOf('--');
+  const own = dash === -1 ? argv : argv.slice(0, dash);
+  const quiet = own.includes('--quiet') || process.env.TESSERA_QUIET === 'true';
+  const levelArg = own.find((a) => a.startsWith('--log_level='))?.split('=')[1] ?? process.env.TESSERA_LOG_LEVEL ?? (quiet ? 'warn' : 'info');
   if (!isLogLevel(levelArg)) {
     out(`error TSR_FLAG_INVALID: --log_level=${levelArg}: must be one of debug, info, warn, error\n`);
     return 2;
   }
   const log = createLog({ level: levelArg });
-  const args = argv.filter((a) => !a.startsWith('--log_level='));
+  const args = [...own.filter((a) => !a.startsWith('--log_level=')), ...(dash === -1 ? [] : argv.slice(dash))];
   const [cmd, sub, ...rest] = args;
-  if (cmd === 'master' || cmd === 'run') {
+  if (cmd === 'run') return runCommand(args.slice(1), { out, err });
+  if (cmd === 'master') {
     try {
-      return await (cmd === 'master' ? masterCommand(args.slice(1), out, log) : runCommand(args.slice(1), out));
-    } catch (err) {
+      return await masterCommand(args.slice(1), out, log);
+    } catch (e) {
       // Bad flags are usage errors (exit 2); everything else propagates to run() (exit 1).
-      if (!(err instanceof TesseraError) || err.code !== 'TSR_FLAG_INVALID') throw err;
-      out(`error ${err.code}: ${err.message}\n`);
+      if (!(e instanceof TesseraError) || e.code !== 'TSR_FLAG_INVALID') throw e;
+      out(`error ${e.code}: ${e.message}\n`);
       return 2;
     }
   }

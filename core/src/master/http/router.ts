@@ -1,7 +1,7 @@
 /**
- * The master's HTTP server: the scheduler API, the operator API, and the small fixed endpoints operators,
- * scrapers and load balancers probe. Every handler error becomes a 500 with a message; the server never
- * crashes on a request.
+ * The master's HTTP server: the scheduler API, the operator API, the web UI (`/`), and the small fixed
+ * endpoints operators, scrapers and load balancers probe. Every handler error becomes a 500 with a
+ * message; the server never crashes on a request.
  */
 import http from 'node:http';
 import type { Log } from '../../log';
@@ -11,9 +11,10 @@ import { legacyState, metricsSnapshot, versionInfo } from './legacy-endpoints';
 import { operatorEndpoint } from './operator-endpoint';
 import { masterPrometheus, PROMETHEUS_CONTENT_TYPE, type ModuleMetricsSource } from './prometheus';
 import { schedulerEndpoint } from './scheduler-endpoint';
+import { webUi } from './webui';
 
 /** ENDPOINTS lists what the master serves, for the 404 answer. */
-const ENDPOINTS = ['/api/v1/scheduler', '/api/v1', '/state', '/metrics', '/metrics/snapshot', '/health', '/version'];
+const ENDPOINTS = ['/ (web UI)', '/api/v1/scheduler', '/api/v1', '/state', '/metrics', '/metrics/snapshot', '/health', '/version'];
 
 /** MasterHttpOptions configure the HTTP server. */
 export interface MasterHttpOptions {
@@ -35,6 +36,9 @@ export function createMasterHttpServer(master: Master, opts: MasterHttpOptions):
     Promise.resolve()
       .then(() => {
         switch (route) {
+          case '/':
+          case '/index.html':
+            return webUi(req, res);
           case '/api/v1/scheduler':
           case '/master/api/v1/scheduler':
             return schedulerEndpoint(master, req, res, max);
