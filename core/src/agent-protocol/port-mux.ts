@@ -34,7 +34,16 @@ export interface SharedListenOptions {
   log?: Log;
   /** peekTimeoutMs drops a connection that sends nothing decisive for this long (default 30 s). */
   peekTimeoutMs?: number;
+  /** backlog is the queue of connections not yet accepted (default {@link DEFAULT_BACKLOG}). */
+  backlog?: number;
 }
+
+/**
+ * DEFAULT_BACKLOG lets thousands of agents reconnect at once (a master restart): with Node's default
+ * of 511 the kernel drops the SYNs beyond it and the agents wait 1 s, then 3 s, for their retransmits.
+ * Linux caps it at net.core.somaxconn.
+ */
+export const DEFAULT_BACKLOG = 4096;
 
 /** SharedListener is the bound port. */
 export interface SharedListener {
@@ -109,7 +118,7 @@ export function listenShared(opts: SharedListenOptions): Promise<SharedListener>
       injector.destroy();
       reject(listenError(err, opts.host, opts.port));
     });
-    server.listen(opts.port, opts.host, () => {
+    server.listen({ port: opts.port, host: opts.host, backlog: opts.backlog ?? DEFAULT_BACKLOG }, () => {
       server.removeAllListeners('error');
       server.on('error', (err) => log.error(`listener on ${opts.host}:${opts.port} failed: ${err.message}`));
       const port = (server.address() as net.AddressInfo).port;

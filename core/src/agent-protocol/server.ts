@@ -88,9 +88,11 @@ export class AgentLinkServer {
     private readonly opts: AgentLinkServerOptions = {},
   ) {
     this.log = opts.log ?? createLog({ component: 'agent-link' });
+    // Without channelz: it tracks every session and timestamps every message, for a debugging service
+    // the master does not serve (10,000 agents, each a session).
     this.grpcServer =
       opts.server ??
-      new grpc.Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES });
+      new grpc.Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES, 'grpc.enable_channelz': 0 });
     this.grpcServer.addService(serverServiceDefinition(), { Connect: (call: Call) => this.accept(call) });
   }
 

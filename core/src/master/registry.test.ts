@@ -70,6 +70,9 @@ describe('Registry', () => {
       writes.mockRestore();
     }
     expect(r.putAgent(agent(7))).toBeUndefined();
+    // A re-registering agent's info decodes with its keys in another order: still nothing to write.
+    const { hostname, id, resources } = agent(7).info;
+    expect(r.putAgent({ ...agent(7), info: { resources: [{ scalar: resources[0].scalar, type: 'SCALAR', name: 'cpus' }], id, hostname } })).toBeUndefined();
     expect(r.putAgent({ ...agent(7), info: { ...agent(7).info, hostname: 'renamed' } })).toBeInstanceOf(Promise);
     r.putFramework(framework(1));
     const before = r.logLength;

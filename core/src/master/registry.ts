@@ -1,7 +1,7 @@
 /**
  * The master's registry: what must survive a master restart — the agents admitted, the frameworks
- * (with their failover_timeout), where each live task runs, and room for quota and weights — kept as
- * files under `<work_dir>/master/registry`:
+ * (with their failover_timeout), where each live task runs, the dynamic reservations on each agent,
+ * and room for quota and weights — kept as files under `<work_dir>/master/registry`:
  *
  * - `log.jsonl`, a write-ahead log: one JSON object per line, `{"seq":7,"op":"addAgent","agent":{...}}`,
  *   appended and fsync'd before the master answers the operation it records;
@@ -24,7 +24,8 @@
  * queue is written and fsync'd once per event-loop turn, so a thousand agents registering together
  * cost one fsync. `putAgent` and `removeAgent` return a promise that resolves once their line is on
  * disk; `putFramework` and `removeFramework` write and fsync before they return (frameworks are few and
- * the scheduler API answers synchronously). Task locations (`addTask`, `removeTask`) ride along with
+ * the scheduler API answers synchronously), and so does `setReservations` (an ACCEPT that reserves is
+ * answered after its reservations are on disk). Task locations (`addTask`, `removeTask`) ride along with
  * the next write without an fsync of their own (at most `lazySyncMs` later): they survive a crash of
  * the master process, and after a crash of the machine the agents still report their tasks.
  */
@@ -32,7 +33,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TesseraError } from '../errors';
 import type { Log } from '../log';
-import type { AgentInfo, FrameworkInfo } from './model/mesos';
+import type { AgentInfo, FrameworkInfo, Resource } from './model/mesos';
 
 /** RegisteredAgent is an admitted agent as the registry keeps it. */
 export interface RegisteredAgent {
@@ -57,6 +58,16 @@ export interface RegisteredTask {
   agentId: string;
 }
 
+/**
+ * RegisteredReservations are the dynamically reserved resources of one agent (Mesos's "checkpointed
+ * resources"): resources whose reservation stack holds a DYNAMIC reservation, without allocation_info.
+ * The agent's total is what it declares with these reservations applied on top.
+ */
+export interface RegisteredReservations {
+  agentId: string;
+  resources: Resource[];
+}
+
 /** RegistryOp is one line of the log (without its `seq`). */
 export type RegistryOp =
   | { op: 'addAgent'; agent: RegisteredAgent }
@@ -65,7 +76,8 @@ export type RegistryOp =
   | { op: 'updateFramework'; framework: RegisteredFramework }
   | { op: 'removeFramework'; id: string }
   | { op: 'addTask'; task: RegisteredTask }
-  | { op: 'removeTask'; frameworkId: string; taskId: string };
+  | { op: 'removeTask'; frameworkId: string; taskId: string }
+  | { op: 'setReservations'; agentId: string; resources: Resource[] };
 
 /** RegistryOptions configure {@link Registry.open}. */
 export interface RegistryOptions {
@@ -90,6 +102,8 @@ interface Snapshot {
   agents: RegisteredAgent[];
   frameworks: RegisteredFramework[];
   tasks: RegisteredTask[];
+  /** Dynamic reservations per agent (absent in snapshots of releases before reservations: none). */
+  reservations?: RegisteredReservations[];
   /** Reserved for quota and weights; kept as read. */
   quota: unknown[];
   weights: unknown[];
@@ -103,6 +117,7 @@ export class Registry {
   private readonly frameworkMap = new Map<string, RegisteredFramework>();
   private readonly tasks = new Map<string, RegisteredTask>();
   private readonly tasksByAgent = new Map<string, Set<string>>();
+  private readonly reservationMap = new Map<string, Resource[]>();
   private quota: unknown[] = [];
   private weights: unknown[] = [];
   private seq = 0;
@@ -137,6 +152,11 @@ export class Registry {
   /** The frameworks. */
   get frameworks(): ReadonlyMap<string, RegisteredFramework> {
     return this.frameworkMap;
+  }
+
+  /** The dynamically reserved resources of an agent (empty when none). */
+  reservationsOf(agentId: string): Resource[] {
+    return this.reservationMap.get(agentId) ?? [];
   }
 
   /** The live tasks known to run on an agent. */
@@ -184,6 +204,16 @@ export class Registry {
   removeFramework(id: string): void {
     if (!this.frameworkMap.has(id)) return;
     this.enqueue({ op: 'removeFramework', id });
+    this.flush();
+  }
+
+  /**
+   * Records the dynamically reserved resources of an agent (all of them: the list replaces the
+   * previous one; empty forgets them); durable when it returns. Throws TSR_REGISTRY_WRITE_FAILED.
+   */
+  setReservations(agentId: string, resources: Resource[]): void {
+    if (sameJson(this.reservationMap.get(agentId) ?? [], resources)) return;
+    this.enqueue({ op: 'setReservations', agentId, resources });
     this.flush();
   }
 
@@ -301,7 +331,7 @@ export class Registry {
   // Past compactEvery lines, and past twice the state's size: a compaction rewrites the whole state,
   // so its cost stays proportional to the lines written since the last one.
   private compactionDue(): boolean {
-    return this.logLines > Math.max(this.opts.compactEvery ?? 10_000, 2 * (this.agentMap.size + this.frameworkMap.size + this.tasks.size));
+    return this.logLines > Math.max(this.opts.compactEvery ?? 10_000, 2 * (this.agentMap.size + this.frameworkMap.size + this.tasks.size + this.reservationMap.size));
   }
 
   // A failed compaction loses nothing (the log still holds every line): it is tried again later.
@@ -321,6 +351,7 @@ export class Registry {
       agents: [...this.agentMap.values()],
       frameworks: [...this.frameworkMap.values()],
       tasks: [...this.tasks.values()],
+      reservations: [...this.reservationMap].map(([agentId, resources]) => ({ agentId, resources })),
       quota: this.quota,
       weights: this.weights,
     };
@@ -352,6 +383,7 @@ export class Registry {
         this.agentMap.delete(op.id);
         for (const k of this.tasksByAgent.get(op.id) ?? []) this.tasks.delete(k);
         this.tasksByAgent.delete(op.id);
+        this.reservationMap.delete(op.id);
         break;
       case 'addFramework':
       case 'updateFramework':
@@ -372,6 +404,10 @@ export class Registry {
       }
       case 'removeTask':
         this.dropTask(op.frameworkId, op.taskId);
+        break;
+      case 'setReservations':
+        if (op.resources.length === 0) this.reservationMap.delete(op.agentId);
+        else this.reservationMap.set(op.agentId, op.resources);
         break;
     }
   }
@@ -450,9 +486,12 @@ export class Registry {
     s.agents.forEach((a, i) => checkAgent(a, (w) => bad(`agents[${i}]: ${w}`)));
     s.frameworks.forEach((f, i) => checkFramework(f, (w) => bad(`frameworks[${i}]: ${w}`)));
     s.tasks.forEach((t, i) => checkTask(t, (w) => bad(`tasks[${i}]: ${w}`)));
+    if (s.reservations !== undefined && !Array.isArray(s.reservations)) throw bad('"reservations" is not an array');
+    (s.reservations ?? []).forEach((r, i) => checkReservations(r, (w) => bad(`reservations[${i}]: ${w}`)));
     for (const a of s.agents) this.apply({ op: 'addAgent', agent: a });
     for (const f of s.frameworks) this.apply({ op: 'addFramework', framework: f });
     for (const t of s.tasks) this.apply({ op: 'addTask', task: t });
+    for (const r of s.reservations ?? []) this.apply({ op: 'setReservations', agentId: r.agentId, resources: r.resources });
     this.quota = Array.isArray(s.quota) ? s.quota : [];
     this.weights = Array.isArray(s.weights) ? s.weights : [];
     return s.seq;
@@ -478,6 +517,10 @@ function checkFramework(f: unknown, fail: Fail): void {
 }
 function checkTask(t: unknown, fail: Fail): void {
   if (!isObj(t) || !isStr(t.frameworkId) || !isStr(t.taskId) || !isStr(t.agentId)) throw fail('a task needs "frameworkId", "taskId" and "agentId"');
+}
+
+function checkReservations(r: unknown, fail: Fail): void {
+  if (!isObj(r) || !isStr(r.agentId) || !Array.isArray(r.resources) || !r.resources.every(isObj)) throw fail('reservations need "agentId" and "resources" (an array of resources)');
 }
 
 function parseLine(text: string, file: string, line: number): RegistryOp & { seq: number } {
@@ -508,14 +551,27 @@ function parseLine(text: string, file: string, line: number): RegistryOp & { seq
     case 'removeTask':
       if (!isStr(v.frameworkId) || !isStr(v.taskId)) throw fail('removeTask needs "frameworkId" and "taskId"');
       break;
+    case 'setReservations':
+      checkReservations(v, fail);
+      break;
     default:
       throw fail(`unknown op ${JSON.stringify(v.op)} (written by a newer Tessera release?)`);
   }
   return v as unknown as RegistryOp & { seq: number };
 }
 
+// Equal as JSON, whatever the order of object keys: an agent that re-registers sends its info decoded in
+// proto field order, not in the order its first registration was built in, and must not cost a log line
+// and an fsync wait before its admission.
 function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return JSON.stringify(a) === JSON.stringify(b);
+  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = Object.keys(x).filter((k) => x[k] !== undefined);
+  return keys.length === Object.keys(y).filter((k) => y[k] !== undefined).length && keys.every((k) => sameJson(x[k], y[k]));
 }
 
 // Makes a rename or a new file in `dir` durable; some file systems cannot fsync a directory.

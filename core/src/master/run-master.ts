@@ -12,6 +12,7 @@ import { ModuleHost } from '../modules/module-host';
 import { parseModulesJson, type ModulesConfig } from '../modules/modules-json';
 import { CORE_VERSION } from '../version';
 import { createMasterHttpServer } from './http/router';
+import { startMasterHooks } from './hook-modules';
 import { Master } from './master';
 import { IdGenerator } from './model/ids';
 import { Registry } from './registry';
@@ -25,6 +26,8 @@ export interface RunMasterOptions {
   modules?: ModulesConfig;
   /** Name of the allocator module in modules.json (default "allocator-drf"). */
   allocator?: string;
+  /** Names of hook modules in modules.json (`--hooks`), in the order they run. */
+  hooks?: string[];
   /** Where the registry (`master/registry`) and module state live; without it nothing survives a restart. */
   workDir?: string;
   /** Milliseconds recovered agents have to re-register after a restart (--agent_reregister_timeout, 10 min). */
@@ -86,8 +89,9 @@ export async function runMaster(opts: RunMasterOptions): Promise<RunningMaster> 
   const config = opts.modules ?? defaultModules();
   const allocatorName = opts.allocator ?? 'allocator-drf';
   const modules = new ModuleHost({ config, log, stateDir: opts.workDir ? path.join(opts.workDir, 'modules') : undefined });
+  let hooks;
   try {
-    await modules.start([{ name: allocatorName, kinds: ['allocator'] }]);
+    hooks = await startMasterHooks(modules, config, allocatorName, opts.hooks ?? [], log);
   } catch (err) {
     registry?.close();
     throw err;
@@ -112,6 +116,7 @@ export async function runMaster(opts: RunMasterOptions): Promise<RunningMaster> 
       maxFailoverTimeoutSeconds: opts.maxFailoverTimeoutSeconds,
       registry,
       agentReregisterTimeoutMs: opts.agentReregisterTimeoutMs,
+      hooks,
     });
     const agentLink = new AgentLinkServer(master, { log: log.child('agent-link') });
     const http = createMasterHttpServer(master, { log: log.child('http'), flags: opts.flags, maxBodyBytes: opts.maxBodyBytes, moduleMetrics: modules.metrics });

@@ -5,7 +5,7 @@
 import { MasterError } from './master-error';
 import type { Master } from './master';
 import { rolesOf, toAbiFramework } from './model/abi';
-import { TERMINAL_STATES, type FrameworkInfo, type TaskInfo, type TaskStatus } from './model/mesos';
+import { TERMINAL_STATES, type FrameworkInfo, type OfferOperation, type TaskStatus } from './model/mesos';
 import { taskKey, type FrameworkRecord } from './state';
 
 /** A decoded scheduler Call (wire plain shape). */
@@ -13,7 +13,7 @@ export interface SchedulerCall {
   type?: string;
   framework_id?: { value: string };
   subscribe?: { framework_info?: FrameworkInfo; suppressed_roles?: string[] };
-  accept?: { offer_ids?: { value: string }[]; operations?: { type?: string; launch?: { task_infos?: TaskInfo[] } }[]; filters?: { refuse_seconds?: number } };
+  accept?: { offer_ids?: { value: string }[]; operations?: OfferOperation[]; filters?: { refuse_seconds?: number } };
   decline?: { offer_ids?: { value: string }[]; filters?: { refuse_seconds?: number } };
   revive?: { roles?: string[] };
   suppress?: { roles?: string[] };
@@ -115,6 +115,11 @@ function checkRoles(f: FrameworkRecord, roles: string[]): string[] {
 function kill(master: Master, f: FrameworkRecord, taskId: string | undefined): void {
   if (!taskId) throw new MasterError(400, 'KILL needs kill.task_id');
   const t = f.tasks.get(taskId);
+  if (!t && master.opts.hooks?.kill(f.id, taskId)) {
+    // Waiting for its master hooks: it will not launch (Mesos, for a task waiting for authorization).
+    master.forwardStatus(f.id, master.masterStatus({ task_id: { value: taskId } }, 'TASK_KILLED', 'REASON_TASK_KILLED_DURING_LAUNCH', `task ${taskId} was killed before it launched (its master hooks were running)`));
+    return;
+  }
   if (!t) {
     const recovering = master.recoveringAgentOf(f.id, taskId);
     if (recovering !== undefined) {
@@ -148,6 +153,7 @@ function reconcile(master: Master, f: FrameworkRecord, tasks: { task_id: { value
   for (const q of tasks) {
     const t = f.tasks.get(q.task_id?.value ?? '');
     if (t) master.forwardStatus(f.id, latest(t.task.state, { task_id: t.task.task_id, agent_id: t.task.agent_id }, 'Reconciliation: latest task status'));
+    else if (master.opts.hooks?.isPending(f.id, q.task_id?.value ?? '')) master.forwardStatus(f.id, latest('TASK_STAGING', q, 'Reconciliation: the task is being launched'));
     else {
       const done = f.completedTasks.find((c) => c.task_id.value === q.task_id?.value);
       if (done && TERMINAL_STATES.has(done.state)) master.forwardStatus(f.id, latest(done.state, { task_id: done.task_id, agent_id: done.agent_id }, 'Reconciliation: task is terminal'));

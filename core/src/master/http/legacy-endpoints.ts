@@ -5,7 +5,7 @@
 import { CORE_VERSION } from '../../version';
 import type { Master } from '../master';
 import { flattenResources, ResourceBag } from '../model/resources';
-import type { Task } from '../model/mesos';
+import type { Resource, Task } from '../model/mesos';
 
 /** versionInfo is the body of `/version`. */
 export function versionInfo(): Record<string, string> {
@@ -22,6 +22,26 @@ function legacyTask(t: Task): Record<string, unknown> {
     state: t.state,
     resources: flattenResources(t.resources),
     statuses: (t.statuses ?? []).map((s) => ({ state: s.state, timestamp: s.timestamp })),
+    ...(t.labels?.labels?.length ? { labels: t.labels.labels } : {}),
+  };
+}
+
+// An agent's total split as Mesos's /state does: by reservation role (the innermost reservation's),
+// flattened and in full, and what is unreserved.
+function reservedViews(total: readonly Resource[]): Record<string, unknown> {
+  const byRole = new Map<string, Resource[]>();
+  const unreserved: Resource[] = [];
+  for (const r of total) {
+    const role = r.reservations?.length ? r.reservations[r.reservations.length - 1].role : undefined;
+    if (role === undefined) unreserved.push(r);
+    else byRole.set(role, [...(byRole.get(role) ?? []), r]);
+  }
+  const roles = [...byRole.keys()].sort();
+  return {
+    reserved_resources: Object.fromEntries(roles.map((role) => [role, flattenResources(byRole.get(role))])),
+    unreserved_resources: flattenResources(unreserved),
+    reserved_resources_full: Object.fromEntries(roles.map((role) => [role, byRole.get(role)])),
+    unreserved_resources_full: unreserved,
   };
 }
 
@@ -53,6 +73,7 @@ export function legacyState(master: Master, flags: Record<string, string>): Reco
         active: a.conn !== undefined,
         version: a.version ?? '',
         resources: flattenResources(a.total),
+        ...reservedViews(a.total),
         used_resources: flattenResources(used.toList()),
         offered_resources: flattenResources(offered.toList()),
         attributes: Object.fromEntries((a.info.attributes ?? []).map((x) => [x.name, x.text?.value ?? x.scalar?.value ?? ''])),

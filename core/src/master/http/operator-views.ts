@@ -103,9 +103,9 @@ export function getState(master: Master): PlainMessage {
 }
 
 /**
- * getRoles is a `Response.GetRoles`: every role a framework subscribed to or that holds resources, with
- * weight 1 (Tessera has no weights yet), its frameworks, and the resources allocated to it — those of its
- * tasks and of its outstanding offers.
+ * getRoles is a `Response.GetRoles`: every role a framework subscribed to, that holds resources or that
+ * has reservations on an agent, with weight 1 (Tessera has no weights yet), its frameworks, and the
+ * resources allocated to it — those of its tasks and of its outstanding offers (reserved ones included).
  */
 export function getRoles(master: Master): PlainMessage {
   const roles = new Map<string, { frameworks: Id[]; resources: Resource[] }>();
@@ -123,6 +123,8 @@ export function getRoles(master: Master): PlainMessage {
     }
   }
   for (const o of master.offers.values()) role(o.role).resources.push(...(o.offer.resources ?? []));
+  // A role that holds reservations is known even while no framework subscribes to it (Mesos's role tree).
+  for (const a of master.agents.values()) for (const r of a.total) if (r.reservations?.length) role(r.reservations[r.reservations.length - 1].role ?? '*');
   return {
     roles: [...roles.keys()].sort().map((name) => ({ name, weight: 1, frameworks: roles.get(name)!.frameworks, resources: merged(roles.get(name)!.resources) })),
   };

@@ -233,6 +233,17 @@ export interface Offer {
   [field: string]: unknown;
 }
 
+/** mesos.v1.Offer.Operation: what an ACCEPT does with its offers (the kinds the master reads). */
+export interface OfferOperation {
+  type?: string;
+  /** Set by frameworks that want operation feedback (UPDATE_OPERATION_STATUS). */
+  id?: Id;
+  launch?: { task_infos?: TaskInfo[] };
+  reserve?: { resources?: Resource[]; source?: Resource[] };
+  unreserve?: { resources?: Resource[] };
+  [field: string]: unknown;
+}
+
 /** mesos.v1.Filters. */
 export interface Filters {
   refuse_seconds?: number;

@@ -10,7 +10,7 @@ const MILLI = 1000;
 
 /** Stable key of a resource: what must match for two resources to be added. */
 function keyOf(r: Resource): string {
-  const reservations = (r.reservations ?? []).map((x) => `${x.type ?? ''}:${x.role ?? ''}:${x.principal ?? ''}`).join('/');
+  const reservations = (r.reservations ?? []).map((x) => `${x.type ?? ''}:${x.role ?? ''}:${x.principal ?? ''}${x.labels?.labels?.length ? `:${JSON.stringify(x.labels.labels)}` : ''}`).join('/');
   return `${r.name}|${r.type}|${reservations || r.role || '*'}|${r.allocation_info?.role ?? ''}|${r.revocable ? 'r' : ''}|${r.shared ? 's' : ''}|${r.disk ? JSON.stringify(r.disk) : ''}`;
 }
 
@@ -133,4 +133,18 @@ export function flattenResources(resources: readonly Resource[] = []): Record<st
     else if (r.type === 'SET') out[r.name] = `{${(r.set?.item ?? []).join(', ')}}`;
   }
   return out;
+}
+
+/**
+ * describeResources writes resources the way error messages show them: `cpus(db):1;mem:64;ports:[31000-31009]`,
+ * the role in parentheses being the innermost reservation's (or the legacy `role`).
+ */
+export function describeResources(resources: readonly Resource[]): string {
+  return resources
+    .map((r) => {
+      const role = r.reservations?.length ? r.reservations[r.reservations.length - 1].role : r.role !== undefined && r.role !== '*' ? r.role : undefined;
+      const value = r.type === 'SCALAR' ? r.scalar?.value : r.type === 'RANGES' ? `[${(r.ranges?.range ?? []).map((x) => `${x.begin}-${x.end}`).join(',')}]` : `{${(r.set?.item ?? []).join(',')}}`;
+      return `${r.name}${role !== undefined ? `(${role})` : ''}:${value}`;
+    })
+    .join(';');
 }

@@ -176,3 +176,23 @@ export function updateAllocation(s: EngineState, allocation: AllocationMessage):
   }
   for (const [role, part] of missing) s.hold(agent, frameworkId, role, part);
 }
+
+/**
+ * Records an outstanding offer of a snapshot: held in addition to what the framework already holds on
+ * the agent (the `used` of its tasks, its other offers), taken from the agent's available resources,
+ * which must contain it. Unlike {@link updateAllocation}, nothing held already is subtracted: an offer
+ * and a task of one framework in one role on one agent are different resources.
+ */
+export function holdOutstandingOffer(s: EngineState, offer: AllocationMessage): void {
+  const frameworkId = offer.frameworkId ?? '';
+  const agent = agentOf(s, offer.agentId ?? '', 'snapshot outstanding_offers');
+  const parts = heldByRole(s, offer.resources, frameworkId, offer.role || null, 'snapshot outstanding_offers');
+  let needed = Resources.empty();
+  for (const res of parts.values()) needed = needed.plus(res);
+  if (!agent.available.contains(needed)) {
+    throw new AllocatorError(
+      `snapshot outstanding_offers: the offer of ${needed.toString()} to framework ${frameworkId} on agent ${agent.id} is more than the agent has neither used nor offered (${agent.available.toString()})`,
+    );
+  }
+  for (const [role, res] of parts) s.hold(agent, frameworkId, role, res);
+}

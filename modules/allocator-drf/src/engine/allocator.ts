@@ -55,7 +55,7 @@ export class DrfAllocator {
     for (const q of snapshot.quotas ?? []) this.updateQuota(q.role ?? '', q.guarantees ?? [], q.limits ?? []);
     for (const a of snapshot.agents ?? []) agents.addAgent(s, a);
     for (const f of snapshot.frameworks ?? []) frameworks.addFramework(s, f);
-    for (const o of snapshot.outstandingOffers ?? []) agents.updateAllocation(s, o);
+    for (const o of snapshot.outstandingOffers ?? []) agents.holdOutstandingOffer(s, o);
     s.paused = snapshot.paused === true;
   }
 
@@ -140,9 +140,13 @@ export class DrfAllocator {
 
   /**
    * Records that a framework holds resources on an agent in a role (an ACCEPT turned offered
-   * resources into used ones, or an outstanding offer is replayed). What it already holds stays held;
-   * any part the allocator did not know of is taken from the agent's available resources, which must
-   * contain it.
+   * resources into used ones). What it already holds there stays held; any part the allocator did not
+   * know of is taken from the agent's available resources, which must contain it.
+   *
+   * With `recoverResources` and `updateAgent` it applies an ACCEPT's conversion (RESERVE, UNRESERVE):
+   * the master recovers the accepted offer, sends the agent's new total, then names everything the
+   * framework holds on the agent in the offer's role (the converted offer included): what the
+   * framework holds afterwards, and the agent's available resources, reflect the reservation.
    */
   updateAllocation(allocation: AllocationMessage): void {
     agents.updateAllocation(this.state, allocation);
