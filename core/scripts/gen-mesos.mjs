@@ -17,7 +17,14 @@ const outRel = 'src/master/wire/generated/mesos-v1.json';
 const outFile = path.join(coreDir, outRel);
 const check = process.argv.includes('--check');
 
-const files = ['mesos/v1/mesos.proto', 'mesos/v1/scheduler.proto', 'mesos/v1/master.proto', 'tessera/agent/v1/agent.proto'];
+const files = [
+  'mesos/v1/mesos.proto',
+  'mesos/v1/scheduler.proto',
+  'mesos/v1/master.proto',
+  'mesos/v1/resource-statistics.proto',
+  'mesos/v1/agent.proto',
+  'tessera/agent/v1/agent.proto',
+];
 
 const root = new protobuf.Root();
 root.resolvePath = (_origin, target) => path.join(protoDir, target);

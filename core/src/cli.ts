@@ -1,6 +1,5 @@
 /**
- * The `tessera` command line: `master`, `run`, `modules check`, `modules run`, `version`.
- * Later issues add `agent` and `local`.
+ * The `tessera` command line: `master`, `agent`, `local`, `run`, `modules check`, `modules run`, `version`.
  */
 import { TesseraError } from '@tessera/modules-api';
 import { createLog, isLogLevel } from './log';
@@ -8,12 +7,16 @@ import { CORE_ABI, CORE_VERSION } from './version';
 import { modulesCheck } from './cli/modules-check';
 import { modulesRun } from './cli/modules-run';
 import { masterCommand } from './cli/master-command';
+import { agentCommand } from './cli/agent-command';
+import { localCommand } from './cli/local-command';
 import { runCommand } from './cli/run-command';
 
 const USAGE = `usage: tessera <command>
 
 commands:
   master [flags]                          run a master (tessera master --help for its flags)
+  agent --master=HOST:PORT --work_dir=DIR run an agent that runs tasks (tessera agent --help for its flags)
+  local [flags]                           master + agent + default modules on this machine (tessera local --help)
   run [flags] -- CMD...                   run CMD as one task on the cluster, print its states (tessera run --help)
   modules check <modules.json> [--json]   validate, start, negotiate and stop every module; print a table
   modules run <modules.json> [name...]    run modules supervised until SIGTERM (debugging)
@@ -40,9 +43,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const args = [...own.filter((a) => !a.startsWith('--log_level=')), ...(dash === -1 ? [] : argv.slice(dash))];
   const [cmd, sub, ...rest] = args;
   if (cmd === 'run') return runCommand(args.slice(1), { out, err });
-  if (cmd === 'master') {
+  if (cmd === 'master' || cmd === 'agent' || cmd === 'local') {
     try {
-      return await masterCommand(args.slice(1), out, log);
+      return await (cmd === 'master' ? masterCommand : cmd === 'agent' ? agentCommand : localCommand)(args.slice(1), out, log);
     } catch (e) {
       // Bad flags are usage errors (exit 2); everything else propagates to run() (exit 1).
       if (!(e instanceof TesseraError) || e.code !== 'TSR_FLAG_INVALID') throw e;

@@ -3,6 +3,8 @@
  * Listed in docs/errors.md; a retired code is never reused.
  */
 export { TesseraError } from '@tessera/modules-api';
+import { AgentErrorCodes } from './agent/agent-errors';
+import { ContainerizerErrorCodes } from './agent/containerizer/errors';
 
 /** CoreErrorCodes catalogues the core's codes with a one-line description each. */
 export const CoreErrorCodes = {
@@ -27,10 +29,14 @@ export const CoreErrorCodes = {
   TSR_RUN_FAILED: '`tessera run`: the master refused the framework or one of its calls, or dropped its event stream.',
   TSR_RUN_MASTER_UNREACHABLE: '`tessera run` cannot reach the master at --master (refused, unknown host, no answer in time).',
   TSR_RUN_INTERRUPTED: '`tessera run` was interrupted (SIGINT/SIGTERM) before its task was launched.',
-  TSR_PORT_IN_USE: "Another process listens on the master's host:port.",
-  TSR_LISTEN_FAILED: "The master's port could not be opened (permissions, unknown address).",
+  TSR_PORT_IN_USE: "Another process listens on the master's (or the agent's) host:port.",
+  TSR_LISTEN_FAILED: "The master's (or the agent's) port could not be opened (permissions, unknown address).",
+  TSR_LOCAL_AGENT_NOT_REGISTERED: "`tessera local`: the agent did not register with the master in time.",
   TSR_REGISTRY_CORRUPT: "The master's registry in --work_dir does not read back; the message names the file and line.",
   TSR_REGISTRY_WRITE_FAILED: "The master cannot create, open or write its registry in --work_dir (disk full, permissions).",
+  TSR_TASK_INVALID: 'An isolator module found the task itself invalid (e.g. a fractional gpus request): the agent reports TASK_ERROR with REASON_TASK_INVALID.',
+  ...AgentErrorCodes,
+  ...ContainerizerErrorCodes,
 } as const;
 
 /** CoreErrorCode is one of {@link CoreErrorCodes}. */

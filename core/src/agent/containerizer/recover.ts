@@ -1,0 +1,160 @@
+/**
+ * Recovery after an agent restart: from what --runtime_dir holds for each container the agent's
+ * checkpoint names (container.json: pid and start time; status: how the command ended), decide per
+ * container: still running (re-attached: polled for exit, watched again), ended while the agent was
+ * down (termination from the status file, isolators cleaned up), or never started (the agent died
+ * during the launch). Runtime dirs of containers the checkpoint does not name are orphans: their
+ * processes are killed, isolators get them as orphans and clean them up, the dirs are removed.
+ * Every isolator gets Recover (in order) before any cleanup.
+ *
+ * ```ts
+ * const { live, results } = await recoverContainers(ctx, checkpointed, { cleanup: false });
+ * ```
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { TesseraError } from '@tessera/modules-api';
+import type { Log } from '../../log';
+import { Container } from './container';
+import type { Isolator } from './isolators';
+import { containersDir, readMeta, readStatus, removeContainerDir, signalGroup, type ContainerMeta } from './launcher';
+import { isAlive, waitGone } from './proc';
+import { exitFromStatus, terminationOf } from './termination';
+import type { CheckpointedContainer, ContainerTermination, RecoveredContainer } from './types';
+
+/** RecoverContext is what recovery needs of the containerizer. */
+export interface RecoverContext {
+  runtimeDir: string;
+  isolators: Isolator[];
+  log: Log;
+  /** finished records a termination so a later wait() still answers it. */
+  finished(containerId: string, t: ContainerTermination): void;
+}
+
+/** RecoverOutcome: the containers still running (to adopt) and the answer for the agent. */
+export interface RecoverOutcome {
+  live: Container[];
+  results: RecoveredContainer[];
+}
+
+interface Ended {
+  container: Container;
+  termination: ContainerTermination;
+}
+
+function endedTermination(meta: ContainerMeta | undefined, dir: string): ContainerTermination {
+  if (!meta && fs.existsSync(dir)) {
+    return { state: 'TASK_FAILED', reason: 'REASON_CONTAINER_LAUNCH_FAILED', message: 'The agent restarted while the container was being launched; it never ran' };
+  }
+  if (!meta) {
+    return {
+      state: 'TASK_FAILED',
+      reason: 'REASON_EXECUTOR_TERMINATED',
+      message: 'The container has no runtime state (never started, or ended and was cleaned up as the agent went down): its exit status is unknown',
+    };
+  }
+  const status = readStatus(dir);
+  if (status?.kind === 'exit') return terminationOf(exitFromStatus(status.code), {});
+  if (status?.kind === 'aborted') {
+    return { state: 'TASK_FAILED', reason: 'REASON_CONTAINER_LAUNCH_FAILED', message: 'The agent went away before releasing the container; its command never ran' };
+  }
+  return {
+    state: 'TASK_FAILED',
+    reason: 'REASON_EXECUTOR_TERMINATED',
+    message: 'The container exited while the agent was down and left no status (killed by a signal?)',
+  };
+}
+
+function listDirs(dir: string): string[] {
+  try {
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+/** recoverContainers runs recovery; see the module comment. */
+export async function recoverContainers(ctx: RecoverContext, known: CheckpointedContainer[], opts: { cleanup?: boolean }): Promise<RecoverOutcome> {
+  const root = containersDir(ctx.runtimeDir);
+  const byName = new Map(ctx.isolators.map((i) => [i.name, i]));
+  const live: Container[] = [];
+  const ended: Ended[] = [];
+  const results: RecoveredContainer[] = [];
+  const knownIds = new Set(known.map((k) => k.containerId));
+
+  for (const k of known) {
+    const dir = path.join(root, k.containerId);
+    const meta = readMeta(dir);
+    const c = new Container({ ...k, user: k.task.command?.user, runtimeDir: dir, phase: 'RUNNING', startedAt: meta?.startedAt });
+    if (meta) {
+      c.pid = meta.pid;
+      c.startTime = meta.startTime;
+      for (const name of meta.isolators) {
+        const iso = byName.get(name);
+        if (iso) c.prepared.push(iso);
+        else ctx.log.warn(`container ${k.containerId} was prepared by isolator ${name}, which --isolation no longer names: it is not cleaned up there`);
+      }
+    } else if (fs.existsSync(dir)) {
+      c.prepared.push(...ctx.isolators); // the launch died between prepare and start: cleanup is harmless for unknown containers
+    }
+    if (meta && isAlive(meta.pid, meta.startTime)) live.push(c);
+    else ended.push({ container: c, termination: endedTermination(meta, dir) });
+  }
+
+  const orphans: { id: string; dir: string }[] = [];
+  for (const id of listDirs(root)) {
+    if (knownIds.has(id)) continue;
+    const dir = path.join(root, id);
+    const meta = readMeta(dir);
+    if (meta && isAlive(meta.pid, meta.startTime)) {
+      ctx.log.warn(`killing orphan container ${id} (pid ${meta.pid}): the agent's checkpoint does not know it`);
+      signalGroup(meta.pid, 'SIGKILL');
+      await waitGone(meta.pid, meta.startTime);
+    }
+    orphans.push({ id, dir });
+  }
+
+  const states = [...live, ...ended.map((e) => e.container)];
+  for (const iso of ctx.isolators) {
+    try {
+      await iso.recover(
+        states.filter((c) => c.prepared.includes(iso)).map((c) => c.state()),
+        orphans.map((o) => o.id),
+      );
+    } catch (err) {
+      ctx.log.error(`recover on isolator ${iso.name} failed: ${TesseraError.wrap(err).message}`);
+    }
+  }
+
+  const cleanup = async (id: string, isolators: Isolator[], dir: string): Promise<void> => {
+    for (const iso of [...isolators].reverse()) {
+      await iso.cleanup(id).catch((err) => ctx.log.warn(`cleanup of container ${id} on ${iso.name} failed: ${TesseraError.wrap(err).message}`));
+    }
+    removeContainerDir(dir);
+  };
+
+  for (const o of orphans) await cleanup(o.id, ctx.isolators, o.dir);
+
+  if (opts.cleanup) {
+    for (const c of live.splice(0)) {
+      signalGroup(c.pid!, 'SIGKILL');
+      await waitGone(c.pid!, c.startTime!);
+      ended.push({
+        container: c,
+        termination: { state: 'TASK_KILLED', reason: 'REASON_AGENT_RESTARTED', message: 'The agent restarted with --recover=cleanup: the container was killed' },
+      });
+    }
+  }
+
+  for (const e of ended) {
+    await cleanup(e.container.id, e.container.prepared, e.container.runtimeDir);
+    ctx.finished(e.container.id, e.termination);
+    results.push({ containerId: e.container.id, outcome: 'terminated', termination: e.termination });
+  }
+  for (const c of live) results.push({ containerId: c.id, outcome: 'running' });
+  ctx.log.info(`recovered containers: ${live.length} running, ${ended.length} ended, ${orphans.length} orphan(s) removed`);
+  return { live, results };
+}

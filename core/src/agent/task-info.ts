@@ -1,0 +1,39 @@
+/**
+ * What the agent checks of a TaskInfo before running it (command tasks only, as Mesos's command
+ * executor), and the Mesos Task it shows for one (/state, re-registration).
+ *
+ * ```ts
+ * const problem = taskProblem(info);   // undefined, or the TASK_ERROR message
+ * const task = taskOf(frameworkId, info, agentId);
+ * ```
+ */
+import type { Task, TaskInfo } from '../master/model/mesos';
+
+/** taskProblem says why the agent cannot run a task (command tasks only), or undefined. */
+export function taskProblem(info: TaskInfo): string | undefined {
+  if (info.executor) return `Task ${info.task_id?.value} sets TaskInfo.executor: this agent runs command tasks only (TaskInfo.command without executor); custom executors are not supported`;
+  if (!info.command) return `Task ${info.task_id?.value} has no TaskInfo.command: a command task needs command.value (shell) or command.arguments`;
+  const c = info.command;
+  const shell = c.shell ?? true;
+  if (shell && !c.value) return `Task ${info.task_id?.value}: command.shell is true but command.value is empty: give the shell command in command.value`;
+  if (!shell && !c.value && !(c.arguments?.length)) return `Task ${info.task_id?.value}: command.shell is false but neither command.value (the program) nor command.arguments is set`;
+  return undefined;
+}
+
+/** taskOf is the Mesos Task view of a TaskInfo the agent just got (state TASK_STAGING). */
+export function taskOf(frameworkId: string, info: TaskInfo, agentId: string): Task {
+  return {
+    name: info.name,
+    task_id: info.task_id,
+    framework_id: { value: frameworkId },
+    executor_id: { value: info.task_id.value },
+    agent_id: { value: agentId },
+    state: 'TASK_STAGING',
+    resources: info.resources ?? [],
+    statuses: [],
+    ...(info.labels ? { labels: info.labels } : {}),
+    ...(info.container ? { container: info.container } : {}),
+    ...(info.kill_policy ? { kill_policy: info.kill_policy } : {}),
+    ...(info.command?.user ? { user: info.command.user } : {}),
+  };
+}
