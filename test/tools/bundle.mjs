@@ -31,6 +31,10 @@ for (const dir of fs.existsSync(r('modules')) ? fs.readdirSync(r('modules')) : [
   if (!fs.existsSync(entry)) throw new Error(`modules/${dir}: package.json names tessera.module but src/main.ts is missing`);
   jobs.push(moduleBuild(entry, r('modules', dir, pkg.tessera.module)));
 }
+// tessera-volume-local, the Docker volume plugin shipped with @tessera/isolator-dvdi (its bin requires this bundle).
+if (fs.existsSync(r('modules/isolator-dvdi/src/plugin/main.ts'))) {
+  jobs.push(build({ ...common, entryPoints: [r('modules/isolator-dvdi/src/plugin/main.ts')], outfile: r('modules/isolator-dvdi/dist/volume-local.js') }));
+}
 
 const fixtures = r('test', 'fixtures', 'modules');
 for (const file of fs.existsSync(fixtures) ? fs.readdirSync(fixtures) : []) {
