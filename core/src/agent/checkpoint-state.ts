@@ -5,7 +5,6 @@
  * checkpoint.ts writes and reads it; this file is the pure state machine, so loading (replaying lines)
  * and running (applying them as they are written) cannot drift apart.
  */
-import { TesseraError } from '../errors';
 import type { AgentInfo, FrameworkInfo, TaskInfo, TaskState, TaskStatus } from '../master/model/mesos';
 
 /** CheckpointedTask is one task as the checkpoint holds it. */
@@ -120,7 +119,7 @@ export function fromJson(text: string): unknown {
 
 // ---- validation of what is read back ------------------------------------------------------------
 
-type Fail = (what: string) => TesseraError;
+type Fail = (what: string) => Error;
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
 

@@ -25,15 +25,13 @@
  * cost one fsync. Lazy ops (acknowledgements, forgetting) get no fsync of their own (at most
  * `lazySyncMs` later): losing one to a machine crash only resends an update the master already has.
  * A last journal line without its newline is what a crash during a write leaves: dropped with a warning.
+ * The mechanism itself is durable/journal.ts, shared with the master's registry.
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import { Journal } from '../durable/journal';
 import { TesseraError } from '../errors';
 import type { Log } from '../log';
 import { applyOp, checkOp, emptyState, fromJson, loadSnapshot, snapshotOf, toJson, type AgentCheckpointState, type CheckpointOp } from './checkpoint-state';
-
-const JOURNAL = 'journal.jsonl';
-const SNAPSHOT = 'snapshot.json';
 
 /** CheckpointOptions configure {@link Checkpoint.open}. */
 export interface CheckpointOptions {
@@ -50,210 +48,85 @@ export interface CheckpointOptions {
 export class Checkpoint {
   /** state is the checkpointed state, kept up to date as ops are recorded. */
   readonly state: AgentCheckpointState = emptyState();
-  private seq = 0;
-  private lines = 0;
-  private fd: number | undefined;
-  private pending: string[] = [];
-  private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
-  private flushScheduled = false;
-  private lazyTimer: NodeJS.Timeout | undefined;
-  private unsynced = false;
-  private failure: TesseraError | undefined;
-  private readonly journalPath: string;
-  private readonly snapshotPath: string;
+  private readonly journal: Journal<CheckpointOp, AgentCheckpointState>;
 
   private constructor(private readonly opts: CheckpointOptions) {
-    this.journalPath = path.join(opts.dir, JOURNAL);
-    this.snapshotPath = path.join(opts.dir, SNAPSHOT);
+    const { dir } = opts;
+    this.journal = Journal.open<CheckpointOp, AgentCheckpointState>({
+      dir,
+      journalFile: 'journal.jsonl',
+      snapshotFile: 'snapshot.json',
+      log: opts.log,
+      state: this.state,
+      apply: applyOp,
+      size: (s) => s.tasks.size + s.frameworks.size + 1,
+      encode: toJson,
+      decode: fromJson,
+      checkOp,
+      snapshotOf,
+      loadSnapshot,
+      corrupt,
+      failed: (stage, file, err) => {
+        const why = (err as Error).message;
+        switch (stage) {
+          case 'create':
+            return new TesseraError('TSR_AGENT_CHECKPOINT_WRITE_FAILED', `the agent cannot create its checkpoint directory ${file}: ${why}; check --work_dir and its permissions`, { cause: err });
+          case 'read':
+            return err as Error;
+          case 'open':
+            return new TesseraError('TSR_AGENT_CHECKPOINT_WRITE_FAILED', `the agent cannot open its checkpoint journal ${file} for writing: ${why}; check --work_dir and its permissions`, { cause: err });
+          case 'write':
+            return new TesseraError(
+              'TSR_AGENT_CHECKPOINT_WRITE_FAILED',
+              `the agent cannot write its checkpoint in ${file}: ${why}; free disk space or fix the permissions of --work_dir, then restart the agent (running tasks are recovered)`,
+              { cause: err },
+            );
+        }
+      },
+      closed: () => new TesseraError('TSR_AGENT_CHECKPOINT_WRITE_FAILED', `the checkpoint in ${dir} is closed (the agent is stopping)`),
+      tornWarning: (file, _line, bytes) => `checkpoint: ignoring the torn last line of ${file} (${bytes} bytes without a newline): the agent stopped while writing it, before acting on it`,
+      compactionWarning: (file, err) => `checkpoint: compaction into ${file} failed, keeping the journal: ${err.message}`,
+      compactEvery: opts.compactEvery,
+      lazySyncMs: opts.lazySyncMs,
+    });
   }
 
   /** open creates or loads the checkpoint; throws TSR_AGENT_CHECKPOINT_CORRUPT or TSR_AGENT_CHECKPOINT_WRITE_FAILED. */
   static open(opts: CheckpointOptions): Checkpoint {
-    const cp = new Checkpoint(opts);
-    cp.load();
-    return cp;
+    return new Checkpoint(opts);
   }
 
   /** durable records an op; resolves once it is on disk (rejects with TSR_AGENT_CHECKPOINT_WRITE_FAILED). */
   durable(op: CheckpointOp): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
-    this.enqueue(op);
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return this.journal.durable(op);
   }
 
   /** lazy records an op that needs no fsync of its own (see the module comment); never throws. */
   lazy(op: CheckpointOp): void {
-    if (this.failure) {
+    if (this.journal.failed) {
       applyOp(this.state, op); // keep memory right; the disk is already behind and the agent was told
       return;
     }
-    this.enqueue(op);
+    this.journal.append(op);
   }
 
   /** journalLines is how many lines the journal holds now (tests). */
   get journalLines(): number {
-    return this.lines;
+    return this.journal.lines;
   }
 
   /** flush writes and fsyncs everything queued now; throws TSR_AGENT_CHECKPOINT_WRITE_FAILED. */
   flush(): void {
-    if (this.failure) throw this.failure;
-    if (this.pending.length === 0 && !this.unsynced) return;
-    const waiters = this.waiters;
-    this.waiters = [];
-    try {
-      this.writePending();
-      if (this.unsynced) fs.fsyncSync(this.fd!);
-      this.unsynced = false;
-      clearTimeout(this.lazyTimer);
-      this.lazyTimer = undefined;
-    } catch (err) {
-      this.failure = new TesseraError(
-        'TSR_AGENT_CHECKPOINT_WRITE_FAILED',
-        `the agent cannot write its checkpoint in ${this.opts.dir}: ${(err as Error).message}; free disk space or fix the permissions of --work_dir, then restart the agent (running tasks are recovered)`,
-        { cause: err },
-      );
-      for (const w of waiters) w.reject(this.failure);
-      throw this.failure;
-    }
-    for (const w of waiters) w.resolve();
-    if (this.compactionDue()) this.tryCompact();
+    this.journal.flush();
   }
 
   /** close writes what is queued and closes the journal; the checkpoint is unusable afterwards. */
   close(): void {
     try {
-      if (!this.failure) this.flush();
-    } catch (err) {
-      this.opts.log.error((err as Error).message);
-    } finally {
-      clearTimeout(this.lazyTimer);
-      if (this.fd !== undefined) fs.closeSync(this.fd);
-      this.fd = undefined;
-      this.failure ??= new TesseraError('TSR_AGENT_CHECKPOINT_WRITE_FAILED', `the checkpoint in ${this.opts.dir} is closed (the agent is stopping)`);
-    }
-  }
-
-  private enqueue(op: CheckpointOp): void {
-    this.seq++;
-    applyOp(this.state, op);
-    this.pending.push(`${toJson({ seq: this.seq, ...op })}\n`);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.turnFlush());
-    }
-  }
-
-  // End of an event-loop turn: write the queue; fsync only when a durable op waits.
-  private turnFlush(): void {
-    this.flushScheduled = false;
-    if (this.failure || this.fd === undefined) return;
-    try {
-      if (this.waiters.length > 0) return this.flush();
-      this.writePending();
-      if (this.unsynced && this.lazyTimer === undefined) {
-        this.lazyTimer = setTimeout(() => {
-          this.lazyTimer = undefined;
-          try {
-            if (this.unsynced) this.flush();
-          } catch (err) {
-            this.opts.log.error((err as Error).message);
-          }
-        }, this.opts.lazySyncMs ?? 1000);
-        this.lazyTimer.unref();
-      }
+      this.journal.close();
     } catch (err) {
       this.opts.log.error((err as Error).message);
     }
-  }
-
-  private writePending(): void {
-    if (this.pending.length === 0) return;
-    const buf = Buffer.from(this.pending.join(''), 'utf8');
-    this.lines += this.pending.length;
-    this.pending = [];
-    let off = 0;
-    while (off < buf.length) off += fs.writeSync(this.fd!, buf, off, buf.length - off);
-    this.unsynced = true;
-  }
-
-  private compactionDue(): boolean {
-    return this.lines > Math.max(this.opts.compactEvery ?? 10_000, 2 * (this.state.tasks.size + this.state.frameworks.size + 1));
-  }
-
-  // A failed compaction loses nothing (the journal still holds every line): it is tried again later.
-  private tryCompact(): void {
-    try {
-      const tmp = `${this.snapshotPath}.tmp`;
-      const fd = fs.openSync(tmp, 'w', 0o600);
-      try {
-        fs.writeSync(fd, toJson(snapshotOf(this.state, this.seq)));
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, this.snapshotPath);
-      syncDir(this.opts.dir);
-      // A crash before this truncation is harmless: the lines' seqs are not above the snapshot's.
-      fs.ftruncateSync(this.fd!, 0);
-      fs.fsyncSync(this.fd!);
-      this.lines = 0;
-    } catch (err) {
-      this.opts.log.warn(`checkpoint: compaction into ${this.snapshotPath} failed, keeping the journal: ${(err as Error).message}`);
-    }
-  }
-
-  private load(): void {
-    const { dir, log } = this.opts;
-    try {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      fs.rmSync(`${this.snapshotPath}.tmp`, { force: true });
-    } catch (err) {
-      throw new TesseraError('TSR_AGENT_CHECKPOINT_WRITE_FAILED', `the agent cannot create its checkpoint directory ${dir}: ${(err as Error).message}; check --work_dir and its permissions`, { cause: err });
-    }
-    let snapshotSeq = 0;
-    if (fs.existsSync(this.snapshotPath)) {
-      const text = fs.readFileSync(this.snapshotPath, 'utf8');
-      let v: unknown;
-      try {
-        v = fromJson(text);
-      } catch (err) {
-        throw corrupt(this.snapshotPath, 1, `not valid JSON (${(err as Error).message})`);
-      }
-      snapshotSeq = loadSnapshot(v, this.state, (what) => corrupt(this.snapshotPath, 1, what));
-    }
-    const bytes = fs.existsSync(this.journalPath) ? fs.readFileSync(this.journalPath) : Buffer.alloc(0);
-    const end = bytes.lastIndexOf(0x0a) + 1;
-    const lines = bytes.subarray(0, end).toString('utf8').split('\n');
-    lines.pop();
-    let lastSeq = snapshotSeq;
-    lines.forEach((text, i) => {
-      let v: unknown;
-      try {
-        v = fromJson(text);
-      } catch (err) {
-        throw corrupt(this.journalPath, i + 1, `not valid JSON (${(err as Error).message})`);
-      }
-      const op = checkOp(v, (what) => corrupt(this.journalPath, i + 1, what));
-      if (op.seq <= snapshotSeq) return;
-      if (op.seq <= lastSeq) throw corrupt(this.journalPath, i + 1, `seq ${op.seq} does not follow seq ${lastSeq}`);
-      lastSeq = op.seq;
-      applyOp(this.state, op);
-    });
-    this.seq = lastSeq;
-    this.lines = lines.length;
-    try {
-      if (end < bytes.length) {
-        log.warn(`checkpoint: ignoring the torn last line of ${this.journalPath} (${bytes.length - end} bytes without a newline): the agent stopped while writing it, before acting on it`);
-        fs.truncateSync(this.journalPath, end);
-      }
-      this.fd = fs.openSync(this.journalPath, 'a', 0o600);
-      fs.fsyncSync(this.fd);
-      syncDir(dir);
-    } catch (err) {
-      throw new TesseraError('TSR_AGENT_CHECKPOINT_WRITE_FAILED', `the agent cannot open its checkpoint journal ${this.journalPath} for writing: ${(err as Error).message}; check --work_dir and its permissions`, { cause: err });
-    }
-    if (this.compactionDue()) this.tryCompact();
   }
 }
 
@@ -262,17 +135,4 @@ function corrupt(file: string, line: number, what: string): TesseraError {
     'TSR_AGENT_CHECKPOINT_CORRUPT',
     `the agent checkpoint is corrupt at ${file}:${line}: ${what}. Restore ${path.dirname(file)} from a backup; or move it away to start as a new agent (its running tasks are then not recovered: kill them by hand)`,
   );
-}
-
-// Makes a rename in `dir` durable; some file systems cannot fsync a directory.
-function syncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // best effort
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
 }

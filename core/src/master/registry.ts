@@ -28,9 +28,12 @@
  * answered after its reservations are on disk). Task locations (`addTask`, `removeTask`) ride along with
  * the next write without an fsync of their own (at most `lazySyncMs` later): they survive a crash of
  * the master process, and after a crash of the machine the agents still report their tasks.
+ *
+ * The journal mechanism (batching, fsync, compaction, loading) is durable/journal.ts; this file is the
+ * registry's state, its ops, its snapshot and its error messages.
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import { Journal } from '../durable/journal';
 import { TesseraError } from '../errors';
 import type { Log } from '../log';
 import type { AgentInfo, FrameworkInfo, Resource } from './model/mesos';
@@ -92,8 +95,6 @@ export interface RegistryOptions {
 
 const FORMAT = 'tessera-master-registry';
 const VERSION = 1;
-const SNAPSHOT = 'snapshot.json';
-const LOG = 'log.jsonl';
 
 interface Snapshot {
   format: typeof FORMAT;
@@ -109,69 +110,93 @@ interface Snapshot {
   weights: unknown[];
 }
 
+// What the registry holds; changed only by applyOp, so replaying the log and recording cannot drift apart.
+interface RegistryState {
+  agents: Map<string, RegisteredAgent>;
+  frameworks: Map<string, RegisteredFramework>;
+  tasks: Map<string, RegisteredTask>;
+  tasksByAgent: Map<string, Set<string>>;
+  reservations: Map<string, Resource[]>;
+  quota: unknown[];
+  weights: unknown[];
+}
+
 const taskKey = (frameworkId: string, taskId: string): string => `${frameworkId}\u0000${taskId}`;
 
 /** Registry is the master's durable state; see the module comment. */
 export class Registry {
-  private readonly agentMap = new Map<string, RegisteredAgent>();
-  private readonly frameworkMap = new Map<string, RegisteredFramework>();
-  private readonly tasks = new Map<string, RegisteredTask>();
-  private readonly tasksByAgent = new Map<string, Set<string>>();
-  private readonly reservationMap = new Map<string, Resource[]>();
-  private quota: unknown[] = [];
-  private weights: unknown[] = [];
-  private seq = 0;
-  private logLines = 0;
-  private fd: number | undefined;
-  private pending: string[] = [];
-  private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
-  private flushScheduled = false;
-  private lazyTimer: NodeJS.Timeout | undefined;
-  private unsynced = false;
-  private failure: Error | undefined;
-  private readonly logPath: string;
-  private readonly snapshotPath: string;
+  private readonly s: RegistryState = { agents: new Map(), frameworks: new Map(), tasks: new Map(), tasksByAgent: new Map(), reservations: new Map(), quota: [], weights: [] };
+  private readonly journal: Journal<RegistryOp, RegistryState>;
 
-  private constructor(private readonly opts: RegistryOptions) {
-    this.logPath = path.join(opts.dir, LOG);
-    this.snapshotPath = path.join(opts.dir, SNAPSHOT);
+  private constructor(opts: RegistryOptions) {
+    const { dir, log } = opts;
+    this.journal = Journal.open<RegistryOp, RegistryState>({
+      dir,
+      journalFile: 'log.jsonl',
+      snapshotFile: 'snapshot.json',
+      log,
+      state: this.s,
+      apply: applyOp,
+      size: (s) => s.agents.size + s.frameworks.size + s.tasks.size + s.reservations.size,
+      encode: JSON.stringify,
+      decode: JSON.parse,
+      checkOp: checkLine,
+      snapshotOf,
+      loadSnapshot,
+      corrupt,
+      failed: (stage, file, err) => {
+        const why = (err as Error).message;
+        const text = {
+          create: `the master cannot create its registry directory ${file}: ${why}; check --work_dir and its permissions`,
+          read: `the master cannot read its registry log ${file}: ${why}`,
+          open: `the master cannot open its registry log ${file} for writing: ${why}; check --work_dir and its permissions`,
+          write: `the master cannot write its registry in ${file}: ${why}; the master must stop: free disk space or fix the permissions, then restart it`,
+        }[stage];
+        return new TesseraError('TSR_REGISTRY_WRITE_FAILED', text, { cause: err });
+      },
+      closed: () => new TesseraError('TSR_REGISTRY_WRITE_FAILED', `the registry in ${dir} is closed`),
+      tornWarning: (file, line, bytes) => `registry: ignoring the torn last line of ${file} (line ${line}, ${bytes} bytes without a newline): the master stopped while writing it, before answering the operation it records`,
+      compactionWarning: (file, err) => `registry: compaction into ${file} failed, keeping the log: ${err.message}`,
+      onLoad: (seq) => log.info(`registry loaded from ${dir}`, { agents: this.s.agents.size, frameworks: this.s.frameworks.size, tasks: this.s.tasks.size, seq }),
+      onCompact: (seq) => log.debug(`registry compacted at seq ${seq}`, { agents: this.s.agents.size, frameworks: this.s.frameworks.size, tasks: this.s.tasks.size }),
+      compactEvery: opts.compactEvery,
+      lazySyncMs: opts.lazySyncMs,
+    });
   }
 
   /** Opens (or creates) the registry in `opts.dir` and loads it; throws TSR_REGISTRY_CORRUPT or TSR_REGISTRY_WRITE_FAILED. */
   static open(opts: RegistryOptions): Registry {
-    const r = new Registry(opts);
-    r.load();
-    return r;
+    return new Registry(opts);
   }
 
   /** The admitted agents. */
   get agents(): ReadonlyMap<string, RegisteredAgent> {
-    return this.agentMap;
+    return this.s.agents;
   }
 
   /** The frameworks. */
   get frameworks(): ReadonlyMap<string, RegisteredFramework> {
-    return this.frameworkMap;
+    return this.s.frameworks;
   }
 
   /** The dynamically reserved resources of an agent (empty when none). */
   reservationsOf(agentId: string): Resource[] {
-    return this.reservationMap.get(agentId) ?? [];
+    return this.s.reservations.get(agentId) ?? [];
   }
 
   /** The live tasks known to run on an agent. */
   tasksOf(agentId: string): RegisteredTask[] {
-    return [...(this.tasksByAgent.get(agentId) ?? [])].map((k) => this.tasks.get(k)!);
+    return [...(this.s.tasksByAgent.get(agentId) ?? [])].map((k) => this.s.tasks.get(k)!);
   }
 
   /** The agent a live task runs on, if the registry knows the task. */
   agentOf(frameworkId: string, taskId: string): string | undefined {
-    return this.tasks.get(taskKey(frameworkId, taskId))?.agentId;
+    return this.s.tasks.get(taskKey(frameworkId, taskId))?.agentId;
   }
 
   /** How many lines the log holds now (for tests and /metrics). */
   get logLength(): number {
-    return this.logLines;
+    return this.journal.lines;
   }
 
   // ---- changes --------------------------------------------------------------------------------
@@ -181,30 +206,30 @@ export class Registry {
    * undefined when the registry already holds exactly this agent (nothing to wait for).
    */
   putAgent(agent: RegisteredAgent): Promise<void> | undefined {
-    const known = this.agentMap.get(agent.id);
+    const known = this.s.agents.get(agent.id);
     if (known && known.registeredTime === agent.registeredTime && sameJson(known.info, agent.info)) return undefined;
-    return this.durable({ op: 'addAgent', agent });
+    return this.journal.durable({ op: 'addAgent', agent });
   }
 
   /** Forgets an agent and the tasks on it; resolves once durable (undefined when unknown). */
   removeAgent(id: string): Promise<void> | undefined {
-    if (!this.agentMap.has(id)) return undefined;
-    return this.durable({ op: 'removeAgent', id });
+    if (!this.s.agents.has(id)) return undefined;
+    return this.journal.durable({ op: 'removeAgent', id });
   }
 
   /** Records a framework (new, or with changed info); durable when it returns. */
   putFramework(framework: RegisteredFramework): void {
-    const known = this.frameworkMap.get(framework.id);
+    const known = this.s.frameworks.get(framework.id);
     if (known && known.registeredTime === framework.registeredTime && sameJson(known.info, framework.info)) return;
-    this.enqueue({ op: known ? 'updateFramework' : 'addFramework', framework });
-    this.flush();
+    this.journal.append({ op: known ? 'updateFramework' : 'addFramework', framework });
+    this.journal.flush();
   }
 
   /** Forgets a framework and its tasks; durable when it returns. */
   removeFramework(id: string): void {
-    if (!this.frameworkMap.has(id)) return;
-    this.enqueue({ op: 'removeFramework', id });
-    this.flush();
+    if (!this.s.frameworks.has(id)) return;
+    this.journal.append({ op: 'removeFramework', id });
+    this.journal.flush();
   }
 
   /**
@@ -212,22 +237,22 @@ export class Registry {
    * previous one; empty forgets them); durable when it returns. Throws TSR_REGISTRY_WRITE_FAILED.
    */
   setReservations(agentId: string, resources: Resource[]): void {
-    if (sameJson(this.reservationMap.get(agentId) ?? [], resources)) return;
-    this.enqueue({ op: 'setReservations', agentId, resources });
-    this.flush();
+    if (sameJson(this.s.reservations.get(agentId) ?? [], resources)) return;
+    this.journal.append({ op: 'setReservations', agentId, resources });
+    this.journal.flush();
   }
 
   /** Records where a task runs (lazily durable: see the module comment). */
   addTask(task: RegisteredTask): void {
-    const known = this.tasks.get(taskKey(task.frameworkId, task.taskId));
+    const known = this.s.tasks.get(taskKey(task.frameworkId, task.taskId));
     if (known?.agentId === task.agentId) return;
-    this.enqueue({ op: 'addTask', task });
+    this.journal.append({ op: 'addTask', task });
   }
 
   /** Forgets a task that ended (lazily durable). */
   removeTask(frameworkId: string, taskId: string): void {
-    if (!this.tasks.has(taskKey(frameworkId, taskId))) return;
-    this.enqueue({ op: 'removeTask', frameworkId, taskId });
+    if (!this.s.tasks.has(taskKey(frameworkId, taskId))) return;
+    this.journal.append({ op: 'removeTask', frameworkId, taskId });
   }
 
   /** Makes the task list of an agent what the agent reported on re-registration (lazily durable). */
@@ -239,263 +264,99 @@ export class Registry {
 
   /** Writes and fsyncs everything queued now; throws TSR_REGISTRY_WRITE_FAILED. */
   flush(): void {
-    if (this.failure) throw this.failure;
-    if (this.pending.length === 0 && !this.unsynced) return;
-    const waiters = this.waiters;
-    this.waiters = [];
-    try {
-      this.writePending();
-      if (this.unsynced) fs.fsyncSync(this.fd!);
-      this.unsynced = false;
-      clearTimeout(this.lazyTimer);
-      this.lazyTimer = undefined;
-    } catch (err) {
-      // The in-memory state is ahead of the disk now: nothing later may be written as if it were not.
-      this.failure = new TesseraError('TSR_REGISTRY_WRITE_FAILED', `the master cannot write its registry in ${this.opts.dir}: ${(err as Error).message}; the master must stop: free disk space or fix the permissions, then restart it`, { cause: err });
-      for (const w of waiters) w.reject(this.failure);
-      throw this.failure;
-    }
-    for (const w of waiters) w.resolve();
-    if (this.compactionDue()) this.tryCompact();
+    this.journal.flush();
   }
 
   /** Writes what is queued and closes the files; the registry is unusable afterwards. */
   close(): void {
-    try {
-      if (!this.failure) this.flush();
-    } finally {
-      clearTimeout(this.lazyTimer);
-      if (this.fd !== undefined) fs.closeSync(this.fd);
-      this.fd = undefined;
-      this.failure ??= new TesseraError('TSR_REGISTRY_WRITE_FAILED', `the registry in ${this.opts.dir} is closed`);
+    this.journal.close();
+  }
+}
+
+// ---- state ------------------------------------------------------------------------------------
+
+function applyOp(s: RegistryState, op: RegistryOp): void {
+  switch (op.op) {
+    case 'addAgent':
+      s.agents.set(op.agent.id, op.agent);
+      break;
+    case 'removeAgent':
+      s.agents.delete(op.id);
+      for (const k of s.tasksByAgent.get(op.id) ?? []) s.tasks.delete(k);
+      s.tasksByAgent.delete(op.id);
+      s.reservations.delete(op.id);
+      break;
+    case 'addFramework':
+    case 'updateFramework':
+      s.frameworks.set(op.framework.id, op.framework);
+      break;
+    case 'removeFramework':
+      s.frameworks.delete(op.id);
+      for (const t of [...s.tasks.values()]) if (t.frameworkId === op.id) dropTask(s, t.frameworkId, t.taskId);
+      break;
+    case 'addTask': {
+      const k = taskKey(op.task.frameworkId, op.task.taskId);
+      dropTask(s, op.task.frameworkId, op.task.taskId);
+      s.tasks.set(k, op.task);
+      let set = s.tasksByAgent.get(op.task.agentId);
+      if (!set) s.tasksByAgent.set(op.task.agentId, (set = new Set()));
+      set.add(k);
+      break;
     }
+    case 'removeTask':
+      dropTask(s, op.frameworkId, op.taskId);
+      break;
+    case 'setReservations':
+      if (op.resources.length === 0) s.reservations.delete(op.agentId);
+      else s.reservations.set(op.agentId, op.resources);
+      break;
   }
+}
 
-  // ---- writing --------------------------------------------------------------------------------
+function dropTask(s: RegistryState, frameworkId: string, taskId: string): void {
+  const k = taskKey(frameworkId, taskId);
+  const t = s.tasks.get(k);
+  if (!t) return;
+  s.tasks.delete(k);
+  const set = s.tasksByAgent.get(t.agentId);
+  set?.delete(k);
+  if (set?.size === 0) s.tasksByAgent.delete(t.agentId);
+}
 
-  private durable(op: RegistryOp): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
-    this.enqueue(op);
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
-  }
+function snapshotOf(s: RegistryState, seq: number): Snapshot {
+  return {
+    format: FORMAT,
+    version: VERSION,
+    seq,
+    agents: [...s.agents.values()],
+    frameworks: [...s.frameworks.values()],
+    tasks: [...s.tasks.values()],
+    reservations: [...s.reservations].map(([agentId, resources]) => ({ agentId, resources })),
+    quota: s.quota,
+    weights: s.weights,
+  };
+}
 
-  // Applies the change in memory now and queues its line for the turn's write.
-  private enqueue(op: RegistryOp): void {
-    if (this.failure) throw this.failure;
-    this.seq++;
-    this.apply(op);
-    this.pending.push(`${JSON.stringify({ seq: this.seq, ...op })}\n`);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.turnFlush());
-    }
-  }
+// ---- loading ----------------------------------------------------------------------------------
 
-  // End of an event-loop turn: write the queue; fsync only if someone waits for durability.
-  private turnFlush(): void {
-    this.flushScheduled = false;
-    if (this.failure || this.fd === undefined) return;
-    try {
-      if (this.waiters.length > 0) return this.flush();
-      this.writePending();
-      if (this.unsynced && this.lazyTimer === undefined) {
-        this.lazyTimer = setTimeout(() => {
-          this.lazyTimer = undefined;
-          if (this.unsynced) this.safeFlush();
-        }, this.opts.lazySyncMs ?? 1000);
-        this.lazyTimer.unref();
-      }
-    } catch (err) {
-      this.opts.log.error((err as Error).message);
-    }
-  }
-
-  private safeFlush(): void {
-    try {
-      this.flush();
-    } catch (err) {
-      this.opts.log.error((err as Error).message);
-    }
-  }
-
-  private writePending(): void {
-    if (this.pending.length === 0) return;
-    const buf = Buffer.from(this.pending.join(''), 'utf8');
-    this.logLines += this.pending.length;
-    this.pending = [];
-    let off = 0;
-    while (off < buf.length) off += fs.writeSync(this.fd!, buf, off, buf.length - off);
-    this.unsynced = true;
-  }
-
-  // Past compactEvery lines, and past twice the state's size: a compaction rewrites the whole state,
-  // so its cost stays proportional to the lines written since the last one.
-  private compactionDue(): boolean {
-    return this.logLines > Math.max(this.opts.compactEvery ?? 10_000, 2 * (this.agentMap.size + this.frameworkMap.size + this.tasks.size + this.reservationMap.size));
-  }
-
-  // A failed compaction loses nothing (the log still holds every line): it is tried again later.
-  private tryCompact(): void {
-    try {
-      this.compact();
-    } catch (err) {
-      this.opts.log.warn(`registry: compaction into ${this.snapshotPath} failed, keeping the log: ${(err as Error).message}`);
-    }
-  }
-
-  private compact(): void {
-    const snapshot: Snapshot = {
-      format: FORMAT,
-      version: VERSION,
-      seq: this.seq,
-      agents: [...this.agentMap.values()],
-      frameworks: [...this.frameworkMap.values()],
-      tasks: [...this.tasks.values()],
-      reservations: [...this.reservationMap].map(([agentId, resources]) => ({ agentId, resources })),
-      quota: this.quota,
-      weights: this.weights,
-    };
-    const tmp = `${this.snapshotPath}.tmp`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      fs.writeSync(fd, JSON.stringify(snapshot));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, this.snapshotPath);
-    syncDir(this.opts.dir);
-    // A crash before this truncation is harmless: the lines' seqs are not above the snapshot's.
-    fs.ftruncateSync(this.fd!, 0);
-    fs.fsyncSync(this.fd!);
-    this.logLines = 0;
-    this.opts.log.debug(`registry compacted at seq ${this.seq}`, { agents: this.agentMap.size, frameworks: this.frameworkMap.size, tasks: this.tasks.size });
-  }
-
-  // ---- state ----------------------------------------------------------------------------------
-
-  private apply(op: RegistryOp): void {
-    switch (op.op) {
-      case 'addAgent':
-        this.agentMap.set(op.agent.id, op.agent);
-        break;
-      case 'removeAgent':
-        this.agentMap.delete(op.id);
-        for (const k of this.tasksByAgent.get(op.id) ?? []) this.tasks.delete(k);
-        this.tasksByAgent.delete(op.id);
-        this.reservationMap.delete(op.id);
-        break;
-      case 'addFramework':
-      case 'updateFramework':
-        this.frameworkMap.set(op.framework.id, op.framework);
-        break;
-      case 'removeFramework':
-        this.frameworkMap.delete(op.id);
-        for (const t of [...this.tasks.values()]) if (t.frameworkId === op.id) this.dropTask(t.frameworkId, t.taskId);
-        break;
-      case 'addTask': {
-        const k = taskKey(op.task.frameworkId, op.task.taskId);
-        this.dropTask(op.task.frameworkId, op.task.taskId);
-        this.tasks.set(k, op.task);
-        let set = this.tasksByAgent.get(op.task.agentId);
-        if (!set) this.tasksByAgent.set(op.task.agentId, (set = new Set()));
-        set.add(k);
-        break;
-      }
-      case 'removeTask':
-        this.dropTask(op.frameworkId, op.taskId);
-        break;
-      case 'setReservations':
-        if (op.resources.length === 0) this.reservationMap.delete(op.agentId);
-        else this.reservationMap.set(op.agentId, op.resources);
-        break;
-    }
-  }
-
-  private dropTask(frameworkId: string, taskId: string): void {
-    const k = taskKey(frameworkId, taskId);
-    const t = this.tasks.get(k);
-    if (!t) return;
-    this.tasks.delete(k);
-    const set = this.tasksByAgent.get(t.agentId);
-    set?.delete(k);
-    if (set?.size === 0) this.tasksByAgent.delete(t.agentId);
-  }
-
-  // ---- loading --------------------------------------------------------------------------------
-
-  private load(): void {
-    const { dir, log } = this.opts;
-    try {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      fs.rmSync(`${this.snapshotPath}.tmp`, { force: true }); // a compaction that did not finish
-    } catch (err) {
-      throw new TesseraError('TSR_REGISTRY_WRITE_FAILED', `the master cannot create its registry directory ${dir}: ${(err as Error).message}; check --work_dir and its permissions`, { cause: err });
-    }
-    const snapshotSeq = this.loadSnapshot();
-    let bytes: Buffer;
-    try {
-      bytes = fs.existsSync(this.logPath) ? fs.readFileSync(this.logPath) : Buffer.alloc(0);
-    } catch (err) {
-      throw new TesseraError('TSR_REGISTRY_WRITE_FAILED', `the master cannot read its registry log ${this.logPath}: ${(err as Error).message}`, { cause: err });
-    }
-    const end = bytes.lastIndexOf(0x0a) + 1; // after the last complete line
-    const lines = bytes.subarray(0, end).toString('utf8').split('\n');
-    lines.pop(); // the empty string after the last newline
-    let lastSeq = snapshotSeq;
-    lines.forEach((text, i) => {
-      const op = parseLine(text, this.logPath, i + 1);
-      if (op.seq <= snapshotSeq) return; // already in the snapshot (a compaction stopped before emptying the log)
-      if (op.seq <= lastSeq) throw corrupt(this.logPath, i + 1, `seq ${op.seq} does not follow seq ${lastSeq}`);
-      lastSeq = op.seq;
-      this.apply(op);
-    });
-    this.seq = lastSeq;
-    this.logLines = lines.length;
-    try {
-      if (end < bytes.length) {
-        log.warn(`registry: ignoring the torn last line of ${this.logPath} (line ${lines.length + 1}, ${bytes.length - end} bytes without a newline): the master stopped while writing it, before answering the operation it records`);
-        fs.truncateSync(this.logPath, end);
-      }
-      this.fd = fs.openSync(this.logPath, 'a', 0o600);
-      fs.fsyncSync(this.fd);
-      syncDir(dir);
-    } catch (err) {
-      throw new TesseraError('TSR_REGISTRY_WRITE_FAILED', `the master cannot open its registry log ${this.logPath} for writing: ${(err as Error).message}; check --work_dir and its permissions`, { cause: err });
-    }
-    log.info(`registry loaded from ${dir}`, { agents: this.agentMap.size, frameworks: this.frameworkMap.size, tasks: this.tasks.size, seq: this.seq });
-    if (this.compactionDue()) this.tryCompact();
-  }
-
-  private loadSnapshot(): number {
-    if (!fs.existsSync(this.snapshotPath)) return 0;
-    const text = fs.readFileSync(this.snapshotPath, 'utf8');
-    let s: Snapshot;
-    try {
-      s = JSON.parse(text) as Snapshot;
-    } catch (err) {
-      const pos = /position (\d+)/.exec((err as Error).message);
-      const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : 1;
-      throw corrupt(this.snapshotPath, line, `not valid JSON (${(err as Error).message})`);
-    }
-    const bad = (what: string) => corrupt(this.snapshotPath, 1, what);
-    if (s === null || typeof s !== 'object' || s.format !== FORMAT) throw bad(`not a Tessera master registry snapshot (no "format": "${FORMAT}")`);
-    if (s.version !== VERSION) throw bad(`snapshot version ${String(s.version)} is not the version ${VERSION} this master reads: it was written by another Tessera release; run that release, or one that reads it`);
-    if (!Number.isInteger(s.seq) || s.seq < 0) throw bad('"seq" is not a non-negative integer');
-    for (const key of ['agents', 'frameworks', 'tasks'] as const) if (!Array.isArray(s[key])) throw bad(`"${key}" is not an array`);
-    s.agents.forEach((a, i) => checkAgent(a, (w) => bad(`agents[${i}]: ${w}`)));
-    s.frameworks.forEach((f, i) => checkFramework(f, (w) => bad(`frameworks[${i}]: ${w}`)));
-    s.tasks.forEach((t, i) => checkTask(t, (w) => bad(`tasks[${i}]: ${w}`)));
-    if (s.reservations !== undefined && !Array.isArray(s.reservations)) throw bad('"reservations" is not an array');
-    (s.reservations ?? []).forEach((r, i) => checkReservations(r, (w) => bad(`reservations[${i}]: ${w}`)));
-    for (const a of s.agents) this.apply({ op: 'addAgent', agent: a });
-    for (const f of s.frameworks) this.apply({ op: 'addFramework', framework: f });
-    for (const t of s.tasks) this.apply({ op: 'addTask', task: t });
-    for (const r of s.reservations ?? []) this.apply({ op: 'setReservations', agentId: r.agentId, resources: r.resources });
-    this.quota = Array.isArray(s.quota) ? s.quota : [];
-    this.weights = Array.isArray(s.weights) ? s.weights : [];
-    return s.seq;
-  }
+function loadSnapshot(v: unknown, state: RegistryState, bad: Fail): number {
+  const s = v as Snapshot;
+  if (s === null || typeof s !== 'object' || s.format !== FORMAT) throw bad(`not a Tessera master registry snapshot (no "format": "${FORMAT}")`);
+  if (s.version !== VERSION) throw bad(`snapshot version ${String(s.version)} is not the version ${VERSION} this master reads: it was written by another Tessera release; run that release, or one that reads it`);
+  if (!Number.isInteger(s.seq) || s.seq < 0) throw bad('"seq" is not a non-negative integer');
+  for (const key of ['agents', 'frameworks', 'tasks'] as const) if (!Array.isArray(s[key])) throw bad(`"${key}" is not an array`);
+  s.agents.forEach((a, i) => checkAgent(a, (w) => bad(`agents[${i}]: ${w}`)));
+  s.frameworks.forEach((f, i) => checkFramework(f, (w) => bad(`frameworks[${i}]: ${w}`)));
+  s.tasks.forEach((t, i) => checkTask(t, (w) => bad(`tasks[${i}]: ${w}`)));
+  if (s.reservations !== undefined && !Array.isArray(s.reservations)) throw bad('"reservations" is not an array');
+  (s.reservations ?? []).forEach((r, i) => checkReservations(r, (w) => bad(`reservations[${i}]: ${w}`)));
+  for (const a of s.agents) applyOp(state, { op: 'addAgent', agent: a });
+  for (const f of s.frameworks) applyOp(state, { op: 'addFramework', framework: f });
+  for (const t of s.tasks) applyOp(state, { op: 'addTask', task: t });
+  for (const r of s.reservations ?? []) applyOp(state, { op: 'setReservations', agentId: r.agentId, resources: r.resources });
+  state.quota = Array.isArray(s.quota) ? s.quota : [];
+  state.weights = Array.isArray(s.weights) ? s.weights : [];
+  return s.seq;
 }
 
 function corrupt(file: string, line: number, what: string): TesseraError {
@@ -523,14 +384,7 @@ function checkReservations(r: unknown, fail: Fail): void {
   if (!isObj(r) || !isStr(r.agentId) || !Array.isArray(r.resources) || !r.resources.every(isObj)) throw fail('reservations need "agentId" and "resources" (an array of resources)');
 }
 
-function parseLine(text: string, file: string, line: number): RegistryOp & { seq: number } {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    throw corrupt(file, line, `not valid JSON (${(err as Error).message})`);
-  }
-  const fail: Fail = (what) => corrupt(file, line, what);
+function checkLine(v: unknown, fail: Fail): RegistryOp & { seq: number } {
   if (!isObj(v)) throw fail('a line must be a JSON object');
   if (!Number.isInteger(v.seq) || (v.seq as number) <= 0) throw fail('"seq" is not a positive integer');
   switch (v.op) {
@@ -572,17 +426,4 @@ function sameJson(a: unknown, b: unknown): boolean {
   const y = b as Record<string, unknown>;
   const keys = Object.keys(x).filter((k) => x[k] !== undefined);
   return keys.length === Object.keys(y).filter((k) => y[k] !== undefined).length && keys.every((k) => sameJson(x[k], y[k]));
-}
-
-// Makes a rename or a new file in `dir` durable; some file systems cannot fsync a directory.
-function syncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // best effort
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
 }
