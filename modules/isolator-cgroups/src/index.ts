@@ -30,7 +30,7 @@ export {
   type Subsystem,
   type HierarchyChoice,
 } from './parameters';
-export { CgroupsErrorCodes, cgroupsError, type CgroupsErrorCode } from './errors';
+export { CgroupsErrorCodes, cgroupsError, errnoText, type CgroupsErrorCode } from './errors';
 export { CgroupsIsolator, containerIdOf, KILL_TIMEOUT_MS } from './internal/isolator';
 export { cpuShares, cfsQuotaUs, cpuWeight, cpuMax, limitsOf, formatBytes, MIN_MEMORY_BYTES, type Limits } from './internal/limits';
 export { DEFAULT_ALLOWED_DEVICES, parseDeviceRule, formatDeviceRule, type DeviceRule } from './internal/devices';

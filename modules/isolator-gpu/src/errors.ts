@@ -49,22 +49,5 @@ export function taskInvalid(message: string): TesseraError {
   return new TesseraError(TASK_INVALID, message, { grpcStatus: INVALID_ARGUMENT });
 }
 
-/** errnoText renders a Node system error as "EACCES (permission denied)" for messages. */
-export function errnoText(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  if (typeof e?.code !== 'string') return String((e as Error)?.message ?? err);
-  const why = ERRNO_WORDS[e.code];
-  return why ? `${e.code} (${why})` : `${e.code}${e.message ? ` (${e.message})` : ''}`;
-}
-
-const ERRNO_WORDS: Record<string, string> = {
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
-  ENOENT: 'no such file or directory',
-  EBUSY: 'device or resource busy',
-  ESRCH: 'no such process',
-  EINVAL: 'invalid argument',
-  ENOSPC: 'no space left on device',
-  ENODEV: 'the cgroup was removed',
-};
+/** errnoText renders a Node system error as "EACCES (permission denied)" for messages (the cgroups module's). */
+export { errnoText } from '@tessera/isolator-cgroups';
