@@ -1,6 +1,8 @@
 // The agent end to end: a real master, a real `tessera agent` process (from the bundle) running real
 // containers, and a scheduler that shares no code with either. Task states as Mesos reports them.
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { RunningMaster } from '../../core/src/master/run-master';
 import { tempDir, waitFor } from '../modules/helpers';
 import { AgentProcess, cleanupAll, Framework, getJson, startMaster } from './agent-cluster';
@@ -95,6 +97,31 @@ describe('tessera agent end to end', () => {
     expect(Date.now() - asked).toBeGreaterThanOrEqual(1900);
     expect(killed.message).toMatch(/Killed|SIGKILL/);
     await fw.teardown();
+  });
+
+  it('kills a task while its URI is still being fetched: TASK_KILLED during launch at once, and the command never runs', async () => {
+    // A server that takes the request and never answers: the fetch would wait out its 60 s timeout.
+    const requested: http.IncomingMessage[] = [];
+    const server = http.createServer((req) => void requested.push(req));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const fw = await Framework.subscribe(master.address);
+      const marker = `${tempDir()}/ran`;
+      await fw.launch(agentId, [{ id: 'fetching', cmd: `touch ${marker}`, extra: { command: { value: `touch ${marker}`, uris: [{ value: `http://127.0.0.1:${port}/app.bin`, extract: false }] } } }]);
+      await waitFor(() => requested.length > 0, 20_000, 'the agent to fetch the URI');
+      const asked = Date.now();
+      await fw.kill('fetching', agentId);
+      const killed = await fw.sched.update('fetching', 'TASK_KILLED'); // within 10 s, not after the fetch timed out
+      expect(killed.update.status).toMatchObject({ state: 'TASK_KILLED', reason: 'REASON_TASK_KILLED_DURING_LAUNCH' });
+      expect(Date.now() - asked).toBeLessThan(10_000);
+      expect(fw.states('fetching')).toEqual(['TASK_STARTING', 'TASK_KILLED']);
+      expect(fs.existsSync(marker)).toBe(false);
+      await fw.teardown();
+    } finally {
+      for (const r of requested) r.socket.destroy();
+      server.close();
+    }
   });
 
   it('kills every task of a framework that is torn down', async () => {

@@ -100,6 +100,26 @@ describe('agent status update manager', () => {
     expect(cp.state.tasks.size).toBe(0);
   });
 
+  it('still sends updates, in order, after the checkpoint failed to write (disk full): no terminal update is lost', async () => {
+    addTask('t1');
+    const running = status('t1', 'TASK_RUNNING');
+    const write = jest.spyOn(fs, 'writeSync').mockImplementation(() => {
+      throw new Error('ENOSPC: no space left on device');
+    });
+    try {
+      await sum.update('F', 't1', running); // this write fails and latches
+      const finished = status('t1', 'TASK_FINISHED');
+      await sum.update('F', 't1', finished); // refused by the latched journal at once
+      expect(states('t1')).toEqual(['TASK_RUNNING']);
+      sum.acknowledge('F', 't1', running.uuid!);
+      expect(states('t1')).toEqual(['TASK_RUNNING', 'TASK_FINISHED']);
+      sum.acknowledge('F', 't1', finished.uuid!);
+      expect(forgotten.map((t) => t.taskId)).toEqual(['t1']);
+    } finally {
+      write.mockRestore();
+    }
+  });
+
   it('keeps unacknowledged updates across a restart and sends them again, in order, after registration', async () => {
     addTask('t1');
     connected = false;

@@ -147,6 +147,22 @@ describe('universal containerizer: fetching CommandInfo.uris', () => {
     expect(fs.existsSync(path.join(r.workDir, 'sandboxes', 'escaped.txt'))).toBe(false);
   });
 
+  it('never writes through a symbolic link an earlier URI put in the sandbox (file, directory, or the file itself)', async () => {
+    const r = rig();
+    const outside = tempDir();
+    const links = path.join(tempDir(), 'links');
+    fs.mkdirSync(links);
+    fs.symlinkSync(path.join(outside, 'victim.txt'), path.join(links, 'hello.txt'));
+    fs.symlinkSync(outside, path.join(links, 'dir'));
+    const tarball = path.join(files, 'links.tar');
+    execFileSync('tar', ['-cf', tarball, '-C', links, 'hello.txt', 'dir']);
+    for (const [i, second] of [{ value: path.join(files, 'hello.txt') }, { value: `${base}/hello.txt`, output_file: 'dir/sub/x.txt' }, { value: `${base}/run.sh`, output_file: 'dir/run.sh', executable: true }].entries()) {
+      const f = await failure(r, [{ value: tarball }, second], `links${i}`);
+      expect(f.message).toMatch(/leads out of the sandbox through a symbolic link/);
+    }
+    expect(fs.readdirSync(outside)).toEqual([]);
+  });
+
   it('fails a download that takes longer than the fetch timeout', async () => {
     const r = makeRig({ fetchTimeoutMs: 300 });
     rigs.push(r);

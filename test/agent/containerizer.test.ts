@@ -103,6 +103,17 @@ describe.each(['fork-server', 'direct'] as const)('universal containerizer: comm
     expect(running(view.pid!)).toBe(false);
   });
 
+  it('honours a grace period too long for a timer (30 days): no SIGKILL right away', async () => {
+    const r = rig();
+    const view = await r.launch(task('patient', { value: "trap '' TERM; echo ready; while :; do sleep 0.1; done" }));
+    await waitFor(() => read(path.join(view.sandbox, 'stdout')).includes('ready'), 10_000, 'the trap to be set');
+    void r.c.kill('c-patient', { gracePeriodMs: 30 * 24 * 3600 * 1000 });
+    await new Promise((res) => setTimeout(res, 500));
+    expect(running(view.pid!)).toBe(true); // SIGTERM is ignored and the grace period is far from over
+    process.kill(-view.pid!, 'SIGKILL');
+    expect(await r.c.wait('c-patient')).toMatchObject({ state: 'TASK_KILLED' });
+  });
+
   it('gives the command Mesos environment variables, CommandInfo.environment, and the sandbox as working directory', async () => {
     const r = rig();
     const view = await r.launch(
@@ -121,6 +132,14 @@ describe.each(['fork-server', 'direct'] as const)('universal containerizer: comm
     const view = await r.launch(task('special', { value: 'echo "$UID $BASH_ENV"', environment: env({ UID: '4242', BASH_ENV: '/nonexistent' }) }));
     expect(await r.c.wait('c-special')).toMatchObject({ state: 'TASK_FINISHED' });
     expect(read(path.join(view.sandbox, 'stdout'))).toBe('4242 /nonexistent\n');
+  });
+
+  it("passes variables named like the shim's own (n, id, dir, cwd, go) through unchanged, and still reports the exit", async () => {
+    const r = rig();
+    const vars = { n: '7', id: 'x', dir: '/nonexistent', cwd: '/nonexistent', go: 'stop', code: 'c', child: 'k', out: 'o', err: 'e' };
+    const view = await r.launch(task('shadow', { value: 'echo "$n|$id|$dir|$cwd|$go|$code|$child|$out|$err"; exit 3', environment: env(vars) }));
+    expect(await r.c.wait('c-shadow')).toMatchObject({ state: 'TASK_FAILED', message: 'Command exited with status 3' });
+    expect(read(path.join(view.sandbox, 'stdout'))).toBe('7|x|/nonexistent|/nonexistent|stop|c|k|o|e\n');
   });
 
   it('runs an argv command (shell: false) without a shell', async () => {

@@ -96,8 +96,16 @@ export class Checkpoint {
     return new Checkpoint(opts);
   }
 
-  /** durable records an op; resolves once it is on disk (rejects with TSR_AGENT_CHECKPOINT_WRITE_FAILED). */
+  /**
+   * durable records an op; resolves once it is on disk. After a failed write it rejects with
+   * TSR_AGENT_CHECKPOINT_WRITE_FAILED, the op applied in memory only.
+   */
   durable(op: CheckpointOp): Promise<void> {
+    if (this.journal.failed) {
+      // As lazy(): memory stays right (the status update manager still sends from it), the caller hears why.
+      applyOp(this.state, op);
+      return Promise.reject(this.journal.failed);
+    }
     return this.journal.durable(op);
   }
 

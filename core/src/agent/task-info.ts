@@ -11,6 +11,9 @@ import type { Task, TaskInfo } from '../master/model/mesos';
 
 /** taskProblem says why the agent cannot run a task (command tasks only), or undefined. */
 export function taskProblem(info: TaskInfo): string | undefined {
+  // The id names the sandbox directory: checked here too, not only by the master (as Mesos's agent does).
+  const id = info.task_id?.value ?? '';
+  if (!id || /[\s/\x00]/.test(id) || id === '.' || id === '..') return `Task id '${id}' is empty, contains whitespace, '/' or a NUL byte, or is '.' or '..'`;
   if (info.executor) return `Task ${info.task_id?.value} sets TaskInfo.executor: this agent runs command tasks only (TaskInfo.command without executor); custom executors are not supported`;
   if (!info.command) return `Task ${info.task_id?.value} has no TaskInfo.command: a command task needs command.value (shell) or command.arguments`;
   const c = info.command;

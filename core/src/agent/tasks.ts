@@ -49,6 +49,8 @@ interface AgentTask {
   phase: TaskPhase;
   /** killGraceMs: a kill arrived while launching; applied once the launch settles. */
   killGraceMs?: number;
+  /** inContainerizer: containerizer.launch was called (a kill from then on goes to the containerizer). */
+  inContainerizer?: boolean;
   /** statuses: the task's updates waiting for status decorators, in order (only with such hooks). */
   statuses?: Promise<void>;
 }
@@ -112,6 +114,11 @@ export class TaskManager {
   run(framework: FrameworkInfo, info: TaskInfo): void {
     const frameworkId = framework.id?.value ?? '';
     const taskId = info.task_id?.value ?? '';
+    if (!taskId) {
+      // Nothing to address an update to, and a task without an id would make the checkpoint unreadable.
+      this.opts.log.warn(`framework ${frameworkId}: RunTask without a task id; dropped`);
+      return;
+    }
     const fw = this.framework(frameworkId, framework);
     const existing = fw.tasks.get(taskId);
     if (existing && existing.phase !== 'TERMINAL') {
@@ -136,6 +143,7 @@ export class TaskManager {
 
   /** kill handles KillTask: grace = the kill's policy, else the task's, else --executor_shutdown_grace_period. */
   kill(frameworkId: string, taskId: string, policy?: KillPolicy): void {
+    if (!taskId) return this.opts.log.warn(`framework ${frameworkId}: KillTask without a task id; dropped`);
     const fw = this.frameworkMap.get(frameworkId);
     const t = fw?.tasks.get(taskId);
     if (!t) {
@@ -291,6 +299,7 @@ export class TaskManager {
       return;
     }
     try {
+      t.inContainerizer = true;
       await this.opts.containerizer.launch({ containerId: t.containerId, frameworkId: t.frameworkId, executorId: taskId, task: t.info, framework: fw.info, sandbox: t.sandbox });
     } catch (err) {
       const failure = (err as { failure?: LaunchFailure }).failure;
@@ -312,7 +321,8 @@ export class TaskManager {
   // The launch hooks: the decorated TaskInfo is what is checkpointed and launched. False: the task failed.
   private async decorate(fw: AgentFramework, t: AgentTask): Promise<boolean> {
     const agent = this.opts.agentInfo?.() ?? { hostname: '', id: { value: this.opts.agentId() } };
-    const r = await this.opts.hooks!.decorateLaunch(t.frameworkId, t.info, fw.info, agent);
+    // A throw here (a TaskInfo the hook ABI cannot carry) must fail the task, not escape `void launch()` and end the agent.
+    const r = await this.opts.hooks!.decorateLaunch(t.frameworkId, t.info, fw.info, agent).catch((err: unknown) => ({ error: `the agent hooks could not decorate the task: ${TesseraError.wrap(err).message}` }));
     if ('error' in r) {
       // Before any sandbox or container: the task had neither.
       this.counters.launchErrors++;
@@ -334,6 +344,9 @@ export class TaskManager {
     if (killingState && t.task.state !== 'TASK_KILLING' && t.task.state !== 'TASK_STAGING') this.update(t, 'TASK_KILLING', 'SOURCE_EXECUTOR');
     if (t.phase === 'LAUNCHING') {
       t.killGraceMs = Math.min(graceMs, t.killGraceMs ?? graceMs);
+      // Mid-launch (fetching, preparing): the containerizer stops it there, the command never runs, and
+      // the launch fails TASK_KILLED (REASON_TASK_KILLED_DURING_LAUNCH) instead of running to its end.
+      if (t.inContainerizer) void this.opts.containerizer.kill(t.containerId, { gracePeriodMs: t.killGraceMs }).catch((err) => this.killFailed(t, err));
       return;
     }
     this.opts.log.info(`killing task ${t.task.task_id.value} of framework ${t.frameworkId} (grace period ${graceMs} ms)`);

@@ -77,6 +77,9 @@ const SAFETY_POLL_MS = 2000;
  */
 const WATCH_DRAIN_MS = 50;
 
+/** The longest delay a Node timer takes (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** How many terminations wait() still answers for containers already forgotten. */
 const FINISHED_KEPT = 4096;
 
@@ -396,7 +399,8 @@ export class UniversalContainerizer implements Containerizer {
       if (c.phase === 'ISOLATING') this.signal(c, 'SIGKILL');
       else if (c.phase === 'RUNNING') {
         this.signal(c, 'SIGTERM');
-        c.killTimer = setTimeout(() => this.signal(c, 'SIGKILL'), Math.max(0, opts.gracePeriodMs));
+        // Node fires a timer longer than 2^31-1 ms at once: a long grace period is capped (~24.8 days), not made zero.
+        c.killTimer = setTimeout(() => this.signal(c, 'SIGKILL'), Math.min(Math.max(0, opts.gracePeriodMs || 0), MAX_TIMER_MS));
         c.killTimer.unref();
       }
     }

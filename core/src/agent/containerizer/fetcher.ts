@@ -17,6 +17,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { CommandInfo } from '../../master/model/mesos';
+import { isInside, resolveLinks } from '../http/sandbox-path';
 import { launchFailed } from './errors';
 import { onPath } from './launch-info';
 
@@ -108,6 +109,11 @@ export async function fetchOne(uri: CommandUri, sandbox: string, opts: FetchOpti
   const pathVar = opts.path ?? process.env.PATH ?? '';
   const env = { ...process.env, PATH: pathVar };
   const dest = sandboxPath(sandbox, outputName(uri));
+  // An earlier URI's archive may have left symlinks in the sandbox: never create, write or chmod through
+  // one to a place outside it (the fetcher runs as the agent's user, often root).
+  if (!isInside(await resolveLinks(dest), await fs.promises.realpath(sandbox))) {
+    throw new Error(`${path.relative(sandbox, dest)} leads out of the sandbox through a symbolic link`);
+  }
   fs.mkdirSync(path.dirname(dest), { recursive: true });
   const value = uri.value;
   if (/^https?:\/\//i.test(value)) await download(value, dest, opts.timeoutMs ?? 60_000, opts.signal);

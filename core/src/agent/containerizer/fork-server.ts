@@ -13,8 +13,9 @@
  * own process group (the group the agent signals). It holds by stopping itself (SIGSTOP); the agent
  * isolates the pid, waits for the stopped state and sends SIGCONT. If the agent (and so the server)
  * dies while a shim is held, the kernel sends SIGHUP + SIGCONT to the now orphaned, stopped process
- * group and the shim dies without running anything. Released, it takes the container's environment
- * and working directory, starts the command as a background child with default signal dispositions,
+ * group and the shim dies without running anything. Released, it takes the container's working
+ * directory, starts the command as a background child with default signal dispositions and the
+ * container's environment (exported in that child only, so no variable name can change the shim),
  * and only then traps SIGTERM to wait for it and record its status (see the POSIX shim in launcher.ts
  * for why the trap comes after the fork), then writes `exit <N>` to the status file.
  *
@@ -40,14 +41,16 @@ tessera_shim() {
   set +m
   local id=$1 dir=$2 out=$3 err=$4 cwd=$5 n=$6 code child
   shift 6
+  local -a vars=("\${@:1:n}")
+  shift "$n"
   kill -STOP "$BASHPID"
   exec </dev/null >>"$out" 2>>"$err" || exit 125
   unset PWD OLDPWD SHLVL
-  while [ "$n" -gt 0 ]; do export "$1"; shift; n=$((n - 1)); done
   if ! cd "$cwd"; then
     code=126
   else
-    ( trap - INT QUIT; exec "$@" ) 5>&- &
+    # Exported in the command's subshell only: a variable named like one of the shim's (n, id, dir...) must not change the shim.
+    ( trap - INT QUIT; [ \${#vars[@]} -eq 0 ] || export "\${vars[@]}"; exec "$@" ) 5>&- &
     child=$!
     trap 'tessera_terminated=1' TERM
     trap 'tessera_hangup=1' HUP

@@ -42,16 +42,16 @@ import { readStat } from './proc';
 export const SHIM = `# Tessera container shim (written by the agent: core/src/agent/containerizer/launcher.ts).
 # usage: sh shim.sh <container runtime dir> <program> [args...]
 # Held until the agent writes "go" on stdin; then runs the command and records its exit status.
-dir=$1
-shift
-IFS= read -r go || go=
-if [ "$go" != go ]; then
-  printf 'aborted\\n' > "$dir/status"
+# The shim's environment is the container's: no variable is set before the command forks, or a task
+# variable named like one of the shim's (dir, go) would reach the command changed.
+if ! (IFS= read -r go && [ "$go" = go ]); then
+  printf 'aborted\\n' > "$1/status"
   exit 125
 fi
 exec 0</dev/null
-"$@" &
+(shift; exec "$@") &
 child=$!
+dir=$1
 trap 'tessera_terminated=1' TERM
 while :; do
   wait "$child"
