@@ -156,7 +156,18 @@ export class ForkServer {
     const [kind, id, value] = line.split(' ');
     if (kind === 'pid') {
       const p = this.pending.get(id);
-      if (!p) return;
+      if (!p) {
+        // Its spawn gave up waiting (timeout): nobody will release or watch this held shim, so end it.
+        const late = Number(value);
+        if (late > 0) {
+          try {
+            process.kill(-late, 'SIGKILL');
+          } catch {
+            // gone already
+          }
+        }
+        return;
+      }
       this.pending.delete(id);
       clearTimeout(p.timer);
       p.resolve(Number(value));
