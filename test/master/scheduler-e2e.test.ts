@@ -139,6 +139,39 @@ describe('scheduler API end to end (JSON)', () => {
     expect((await c2.call({ type: 'REVIVE' })).status).toBe(202);
   }, 30_000);
 
+  it('DECLINE takes offers on several agents (Mesos only holds ACCEPT to one agent) and recovers each with its filter', async () => {
+    await Promise.all([agent('cpus:1;mem:256', null), agent('cpus:1;mem:256', null)]);
+    const c = await framework({ ...FRAMEWORK, name: 'decline-many' });
+    const from = c.events.length;
+    // Offers of this framework still outstanding, one per agent, across OFFERS events.
+    const byAgent = new Map<string, any>();
+    const held = () => {
+      for (const e of c.events.slice(from)) if (e.type === 'OFFERS') for (const o of e.offers.offers) if (running.master.offers.has(o.id.value)) byAgent.set(o.agent_id.value, o);
+      return byAgent.size >= 2;
+    };
+    await waitFor(held, 10_000, 'offers on two agents');
+    const offers = [...byAgent.values()];
+    const agentIds = new Set(offers.map((o) => o.agent_id.value));
+    const before = { ...running.master.counters };
+    const declined = c.events.length;
+    const res = await c.call({ type: 'DECLINE', decline: { offer_ids: offers.map((o) => o.id), filters: { refuse_seconds: 3600 } } });
+    expect(res.status).toBe(202);
+    for (const o of offers) expect(running.master.offers.has(o.id.value)).toBe(false);
+    expect(running.master.counters.offersDeclined - before.offersDeclined).toBe(offers.length);
+    expect(running.master.counters.invalidCalls).toBe(before.invalidCalls);
+    // The resources went back to the allocator: another framework is offered both agents...
+    const other = await framework({ ...FRAMEWORK, name: 'decline-other' });
+    const seen = new Set<string>();
+    await waitFor(() => {
+      for (const e of other.events) if (e.type === 'OFFERS') for (const o of e.offers.offers) if (agentIds.has(o.agent_id.value)) seen.add(o.agent_id.value);
+      return seen.size === agentIds.size;
+    }, 10_000, 'the declined agents offered to another framework');
+    // ...while the declining framework's filter keeps them from it for the hour it asked (many allocation cycles here).
+    await new Promise((r) => setTimeout(r, 1000));
+    const reoffered = c.events.slice(declined).filter((e) => e.type === 'OFFERS').flatMap((e) => e.offers.offers).filter((o: any) => agentIds.has(o.agent_id.value));
+    expect(reoffered).toEqual([]);
+  }, 30_000);
+
   it('tells frameworks TASK_LOST and rescinds offers when an agent is removed', async () => {
     const c = await framework({ ...FRAMEWORK, name: 'agent-loss' });
     const a = await agent('cpus:2;mem:1024', null);

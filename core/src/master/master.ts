@@ -84,6 +84,8 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
   readonly offers = new Map<string, OfferRecord>();
   /** Agents from the registry that have not re-registered since the master started. */
   readonly recoveredAgents = new Map<string, RecoveredAgent>();
+  // Agents known from the registry that re-registered since this master started (for the log).
+  private reregisteredSinceRestart = 0;
   readonly ids: IdGenerator;
   readonly link: AllocatorLink;
   private readonly byConnection = new Map<number, AgentRecord>();
@@ -341,7 +343,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
   // ---- offers: ACCEPT and DECLINE --------------------------------------------------------------
 
   /**
-   * Handles ACCEPT (and DECLINE, an ACCEPT without operations): LAUNCH, RESERVE and UNRESERVE apply in
+   * Handles ACCEPT (one without operations declines its offers; DECLINE itself is decline()): LAUNCH, RESERVE and UNRESERVE apply in
    * order to what the offers hold, as Mesos's `_accept` does; an invalid RESERVE or UNRESERVE is dropped
    * with its error logged, an invalid task gets TASK_ERROR. What is left is recovered with `filters`.
    */
@@ -412,6 +414,24 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     else for (const t of toLaunch) this.launchTask(f, agent, t);
     if (operations.length === 0) this.counters.offersDeclined += records.length;
     this.recover(f.id, agent.id, remaining.toList(), filters ?? {});
+  }
+
+  /**
+   * Handles DECLINE as Mesos's `Master::decline` does: each offer still held by this framework goes
+   * back to the allocator with `filters`, whatever agent it is on (the one-agent rule is ACCEPT's, for
+   * operations); an offer that is no longer valid is skipped with a warning, the call still succeeds.
+   */
+  decline(f: FrameworkRecord, offerIds: { value: string }[], filters?: { refuse_seconds?: number }): void {
+    for (const { value } of offerIds) {
+      const o = this.offers.get(value);
+      if (!o || o.frameworkId !== f.id) {
+        this.opts.log.warn(`framework ${f.id}: ignoring DECLINE of offer ${value}: it is no longer valid`);
+        continue;
+      }
+      this.removeOffer(value);
+      this.counters.offersDeclined++;
+      this.recover(f.id, o.agentId, o.offer.resources ?? [], filters ?? {});
+    }
   }
 
   private offerProblem(f: FrameworkRecord, offerIds: { value: string }[]): string | undefined {
@@ -551,6 +571,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     const id = info.id!.value;
     let agent = re ? this.agents.get(id) : undefined;
     let shutdown: string[] = [];
+    let recoveredNow = false;
     if (agent) {
       clearTimeout(agent.removalTimer);
       if (agent.conn && agent.conn.id !== conn.id) {
@@ -569,6 +590,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
       if (recovered) {
         clearTimeout(recovered.timer);
         this.recoveredAgents.delete(id);
+        recoveredNow = true;
       }
       agent = { id, info, total: agentTotal(this, id, info.hostname, info.resources ?? []), conn, tasks: new Map(), offers: new Set(), registeredTime, version, capabilities, missedPings: 0 };
       if (re) {
@@ -587,7 +609,14 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     this.byConnection.set(conn.id, agent);
     conn.send({ registered: { agent_id: { value: agent.id }, master_info: this.opts.info, ping_interval_seconds: (this.opts.agentPingTimeoutMs ?? 15_000) / 1000 } });
     for (const frameworkId of shutdown) conn.send({ shutdown_framework: { framework_id: { value: frameworkId } } });
-    this.opts.log.info(`agent ${agent.id} (${agent.info.hostname}) ${re ? 're-registered' : 'registered'}`, { tasks: agent.tasks.size });
+    if (!recoveredNow) this.opts.log.info(`agent ${agent.id} (${agent.info.hostname}) ${re ? 're-registered' : 'registered'}`, { tasks: agent.tasks.size });
+    else {
+      // After a restart every agent comes back within seconds: one line each would cost the master a
+      // synchronous write per agent in its busiest moment. Each is a debug line; info says when all are back.
+      this.opts.log.debug(`agent ${agent.id} (${agent.info.hostname}) re-registered after the master's restart`, { tasks: agent.tasks.size });
+      this.reregisteredSinceRestart++;
+      if (this.recoveredAgents.size === 0) this.opts.log.info(`all ${this.reregisteredSinceRestart} agents known from the registry re-registered after the master's restart`);
+    }
   }
 
   // A re-registering agent the master does not know (the master restarted): take its tasks, and its
@@ -609,7 +638,9 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
       if (this.removedFrameworks.has(task.framework_id.value)) removed.add(task.framework_id.value);
       const f = this.frameworks.get(task.framework_id.value);
       if (!f) continue;
-      const record: TaskRecord = { task: Object.assign({}, task, { agent_id: { value: agent.id } }), frameworkId: f.id, agentId: agent.id };
+      // The decoded message is the master's own: the task is kept as it came, with the agent's id.
+      if (task.agent_id?.value !== agent.id) task.agent_id = { value: agent.id };
+      const record: TaskRecord = { task, frameworkId: f.id, agentId: agent.id };
       f.tasks.set(task.task_id.value, record);
       agent.tasks.set(taskKey(f.id, task.task_id.value), record);
     }

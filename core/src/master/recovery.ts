@@ -17,7 +17,7 @@
 import type { Master } from './master';
 import { TERMINAL_STATES, type TaskState } from './model/mesos';
 import type { RegisteredTask, Registry } from './registry';
-import type { AgentRecord, FrameworkRecord } from './state';
+import { taskKey, type AgentRecord, type FrameworkRecord } from './state';
 
 const now = (): number => Date.now() / 1000;
 const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout fires at once beyond this (~24.8 days)
@@ -92,11 +92,15 @@ export function forgetRecoveredAgent(master: Master, registry: Registry, agentId
  * knows (it never got it, or lost it in its own restart) is reported lost.
  */
 export function syncReregisteredTasks(master: Master, registry: Registry, agent: AgentRecord, wasRecovered: boolean): void {
-  if (wasRecovered) {
-    for (const t of registry.tasksOf(agent.id)) {
-      if (!agent.tasks.has(`${t.frameworkId}/${t.taskId}`)) reportGone(master, t, 'REASON_AGENT_REREGISTERED', `agent ${agent.id} re-registered without task ${t.taskId}: it does not know the task (any more)`);
-    }
+  const registered = registry.tasksOf(agent.id);
+  let same = registered.length === agent.tasks.size;
+  for (const t of registered) {
+    if (agent.tasks.has(taskKey(t.frameworkId, t.taskId))) continue;
+    same = false;
+    if (wasRecovered) reportGone(master, t, 'REASON_AGENT_REREGISTERED', `agent ${agent.id} re-registered without task ${t.taskId}: it does not know the task (any more)`);
   }
+  // The common case after a restart: the registry already places exactly these tasks there.
+  if (same) return;
   registry.setAgentTasks(agent.id, [...agent.tasks.values()].map((t) => ({ frameworkId: t.frameworkId, taskId: t.task.task_id.value })));
 }
 

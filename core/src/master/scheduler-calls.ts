@@ -49,7 +49,7 @@ export function handleCall(master: Master, call: SchedulerCall, streamId: string
     }
     case 'DECLINE': {
       const d = body('DECLINE') as NonNullable<SchedulerCall['decline']>;
-      master.accept(f, d.offer_ids ?? [], [], d.filters);
+      master.decline(f, d.offer_ids ?? [], d.filters);
       return 202;
     }
     case 'REVIVE': {

@@ -33,26 +33,64 @@ export function decodeProto<T = PlainMessage>(typeName: string, bytes: Uint8Arra
   }
 }
 
+// What decoding one message type needs, built once per type. The generic loop stores into objects of
+// every message type through one `out[name]` site, which V8 handles as a slow megamorphic store; each
+// field's own accessor (`o.name`, compiled once) keeps that site specific to one field of one type.
+interface FastField {
+  readonly field: FieldPlan;
+  readonly get: (o: PlainMessage) => unknown;
+  readonly set: (o: PlainMessage, value: unknown) => void;
+  /** Clears the other members of the field's oneof; undefined when it has none. */
+  readonly clearSiblings: ((o: PlainMessage) => void) | undefined;
+}
+interface FastPlan {
+  readonly byId: ReadonlyMap<number, FastField>;
+  readonly required: readonly FastField[];
+}
+const fastPlans = new WeakMap<MessagePlan, FastPlan>();
+
+function fastPlan(plan: MessagePlan): FastPlan {
+  let fast = fastPlans.get(plan);
+  if (fast) return fast;
+  const byId = new Map<number, FastField>();
+  for (const field of plan.fieldsById) {
+    const key = JSON.stringify(field.name);
+    const clear = field.oneofSiblings.map((n) => `if (o[${JSON.stringify(n)}] !== undefined) delete o[${JSON.stringify(n)}];`).join('\n');
+    byId.set(field.id, {
+      field,
+      get: new Function('o', `return o[${key}];`) as FastField['get'],
+      set: new Function('o', 'v', `o[${key}] = v;`) as FastField['set'],
+      clearSiblings: clear ? (new Function('o', clear) as NonNullable<FastField['clearSiblings']>) : undefined,
+    });
+  }
+  fast = { byId, required: plan.required.map((f) => byId.get(f.id)!) };
+  fastPlans.set(plan, fast);
+  return fast;
+}
+
 function decodeMessage(reader: protobuf.Reader, end: number, plan: MessagePlan, path: FieldPath): PlainMessage {
   if (end > reader.len) throw path.error(`malformed protobuf: a ${end - reader.pos}-byte message overruns the input`);
   checkDepth(path);
+  const fast = fastPlan(plan);
   const out: PlainMessage = {};
   while (reader.pos < end) {
     const tag = reader.uint32();
     const wireType = tag & 7;
     if (tag >>> 3 === 0) throw path.error('malformed protobuf: field number 0');
-    const field = plan.byId.get(tag >>> 3);
+    const access = fast.byId.get(tag >>> 3);
+    const field = access?.field;
     const packed = wireType === 2 && field !== undefined && field.repeated && field.wireType !== 2;
-    if (field === undefined || (wireType !== field.wireType && !packed)) {
+    if (access === undefined || field === undefined || (wireType !== field.wireType && !packed)) {
       reader.skipType(wireType);
       continue;
     }
     path.push(field.name);
     if (field.map) {
-      const map = (out[field.name] ??= {}) as Record<string, unknown>;
+      let map = access.get(out) as Record<string, unknown> | undefined;
+      if (map === undefined) access.set(out, (map = {}));
       decodeMapEntry(reader, field, map, path);
     } else if (field.repeated) {
-      const list = (out[field.name] as unknown[] | undefined) ?? [];
+      const list = (access.get(out) as unknown[] | undefined) ?? [];
       if (packed) {
         const last = reader.uint32() + reader.pos;
         while (reader.pos < last) appendValue(reader, field, list, path);
@@ -60,20 +98,20 @@ function decodeMessage(reader: protobuf.Reader, end: number, plan: MessagePlan, 
       } else {
         appendValue(reader, field, list, path);
       }
-      if (list.length > 0) out[field.name] = list;
+      if (list.length > 0) access.set(out, list);
     } else {
       const value = decodeValue(reader, field, path);
       if (value !== undefined) {
-        for (const sibling of field.oneofSiblings) delete out[sibling];
-        out[field.name] = value;
+        access.clearSiblings?.(out);
+        access.set(out, value);
       }
     }
     path.pop();
   }
   if (reader.pos > end) throw path.error('malformed protobuf: a field overruns its message');
-  for (const field of plan.required) {
-    if (out[field.name] === undefined) {
-      path.push(field.name);
+  for (const access of fast.required) {
+    if (access.get(out) === undefined) {
+      path.push(access.field.name);
       throw path.error('required field is missing');
     }
   }
