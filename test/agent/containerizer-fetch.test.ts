@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { LaunchError } from '../../core/src/agent/containerizer';
+import { fetchOne } from '../../core/src/agent/containerizer/fetcher';
 import { tempDir } from '../modules/helpers';
 import { killLeftovers, makeRig, read, task, type Rig } from './containerizer-helpers';
 
@@ -161,6 +162,37 @@ describe('universal containerizer: fetching CommandInfo.uris', () => {
       expect(f.message).toMatch(/leads out of the sandbox through a symbolic link/);
     }
     expect(fs.readdirSync(outside)).toEqual([]);
+  });
+
+  it('extracts no zip or tar entry through a symbolic link the archive itself made to outside the sandbox', async () => {
+    // Each archive: a link to a dir outside then a file under it, and a link to a file outside then a file of that name.
+    const craft = `import sys, io, stat, tarfile, zipfile
+kind, out, dest = sys.argv[1:]
+if kind == 'zip':
+    with zipfile.ZipFile(dest, 'w') as z:
+        for name, target in (('out', out), ('victim', out + '/victim.txt')):
+            i = zipfile.ZipInfo(name); i.create_system = 3; i.external_attr = (stat.S_IFLNK | 0o777) << 16
+            z.writestr(i, target)
+        z.writestr('out/pwned.txt', 'pwned')
+        z.writestr('victim', 'pwned')
+else:
+    with tarfile.open(dest, 'w') as t:
+        for name, target in (('out', out), ('victim', out + '/victim.txt')):
+            i = tarfile.TarInfo(name); i.type = tarfile.SYMTYPE; i.linkname = target; t.addfile(i)
+        for name in ('out/pwned.txt', 'victim'):
+            i = tarfile.TarInfo(name); i.size = 5; t.addfile(i, io.BytesIO(b'pwned'))
+`;
+    for (const kind of ['zip', 'tar']) {
+      const outside = tempDir();
+      fs.writeFileSync(path.join(outside, 'victim.txt'), 'orig');
+      const archive = path.join(tempDir(), `evil.${kind}`);
+      execFileSync('python3', ['-c', craft, kind, outside, archive]);
+      const sandbox = tempDir();
+      // unzip ("exists but is not directory") and GNU tar ("Not a directory") refuse the entries: the fetch fails, nothing lands outside
+      await expect(fetchOne({ value: archive }, sandbox)).rejects.toThrow(kind === 'zip' ? /^unzip failed/ : /^tar failed/);
+      expect([kind, fs.readdirSync(outside)]).toEqual([kind, ['victim.txt']]);
+      expect(fs.readFileSync(path.join(outside, 'victim.txt'), 'utf8')).toBe('orig');
+    }
   });
 
   it('fails a download that takes longer than the fetch timeout', async () => {

@@ -7,9 +7,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CheckpointedContainer } from '../../core/src/agent/containerizer';
+import { ForkServer } from '../../core/src/agent/containerizer/fork-server';
+import { containersDir, writeMeta } from '../../core/src/agent/containerizer/launcher';
+import { readStat } from '../../core/src/agent/containerizer/proc';
 import type { ModuleHost } from '../../core/src/modules/module-host';
-import { readCalls, tempDir, waitFor } from '../modules/helpers';
-import { FRAMEWORK, killLeftovers, makeRig, startEchoHost, running, task, type Rig } from './containerizer-helpers';
+import { captureLog, readCalls, tempDir, waitFor } from '../modules/helpers';
+import { FRAMEWORK, killLeftovers, makeRig, remember, startEchoHost, running, task, type Rig } from './containerizer-helpers';
 
 const hosts: ModuleHost[] = [];
 const rigs: Rig[] = [];
@@ -140,8 +143,51 @@ describe('universal containerizer: recovery after an agent restart', () => {
           outcome: 'terminated',
           termination: { state: 'TASK_FAILED', reason: 'REASON_EXECUTOR_TERMINATED', message: expect.stringContaining('left no status') },
         },
-        { containerId: 'c-never', outcome: 'terminated', termination: expect.objectContaining({ state: 'TASK_FAILED' }) },
       ]),
     );
+    // c-never had no runtime dir at all: only the agent, from the task's state, can say what happened to it
+    expect(recovered.map((r) => r.containerId)).toEqual(['c-vanished']);
+  });
+
+  it('destroys a container whose launch the agent restart interrupted (shim still held): launch failed, its command never runs', async () => {
+    const calls = path.join(tempDir(), 'calls.jsonl');
+    const first = await agent(undefined, calls);
+    await first.c.close();
+    // The first agent "crashed" between starting the held shim and releasing it: its fork server (here still up,
+    // as right after the crash) holds the stopped shims; container.json was written, no `released` marker.
+    const { log } = captureLog();
+    fs.mkdirSync(first.runtimeDir, { recursive: true });
+    const server = new ForkServer(first.runtimeDir, log, () => undefined);
+    const held: Record<string, { pid: number; startTime: number; sandbox: string }> = {};
+    for (const [id, releaseMarker] of [['c-held', true], ['c-held-old', undefined]] as const) {
+      const dir = path.join(containersDir(first.runtimeDir), id);
+      fs.mkdirSync(dir, { recursive: true });
+      const sandbox = first.request(task(id, { value: 'true' }), id).sandbox;
+      const h = await server.spawn({ id, shim: '', containerDir: dir, argv: ['/bin/sh', '-c', 'touch ran'], env: {}, cwd: sandbox, stdout: path.join(sandbox, 'stdout'), stderr: path.join(sandbox, 'stderr') });
+      remember(h.pid);
+      await waitFor(() => readStat(h.pid)?.state === 'T', 5000, 'the shim to hold');
+      // an agent without the marker (older) is judged by the stopped shim alone
+      writeMeta(dir, { containerId: id, pid: h.pid, startTime: h.startTime, isolators: ['posix/cpu', 'posix/mem', 'echo'], startedAt: Date.now(), ...(releaseMarker ? { releaseMarker } : {}) });
+      held[id] = { ...h, sandbox };
+    }
+    const second = await agent({ workDir: first.workDir, runtimeDir: first.runtimeDir }, calls);
+    const recovered = await second.c.recover([checkpoint(first, 'c-held', task('c-held', { value: 'true' })), checkpoint(first, 'c-held-old', task('c-held-old', { value: 'true' }))]);
+    server.close();
+    const failed = { state: 'TASK_FAILED', reason: 'REASON_CONTAINER_LAUNCH_FAILED', message: expect.stringContaining('agent restarted while the container was being launched') };
+    expect(recovered).toEqual(
+      expect.arrayContaining([
+        { containerId: 'c-held', outcome: 'terminated', termination: failed },
+        { containerId: 'c-held-old', outcome: 'terminated', termination: failed },
+      ]),
+    );
+    for (const h of Object.values(held)) {
+      expect(running(h.pid)).toBe(false);
+      expect(fs.existsSync(path.join(h.sandbox, 'ran'))).toBe(false);
+    }
+    expect(second.c.containers()).toEqual([]);
+    expect(fs.readdirSync(containersDir(first.runtimeDir))).toEqual([]);
+    const secondPid = hosts[hosts.length - 1].get('echo').pid;
+    expect(readCalls(calls).filter((c) => c.pid === secondPid && c.call === 'cleanup').map((c) => c.id).sort()).toEqual(['c-held', 'c-held-old']);
+    expect(await second.c.wait('c-held')).toEqual(failed);
   });
 });

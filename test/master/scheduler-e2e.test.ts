@@ -84,6 +84,26 @@ describe('scheduler API end to end (JSON)', () => {
     await c.next((e) => e.type === 'HEARTBEAT', 3000);
   }, 30_000);
 
+  it('refuses to launch a task id again until its terminal update is acknowledged, as Mesos does', async () => {
+    await agent();
+    const c = await framework({ ...FRAMEWORK, name: 'reuse' }, false);
+    const ack = (e: Event) => c.call({ type: 'ACKNOWLEDGE', acknowledge: { agent_id: e.update.status.agent_id, task_id: e.update.status.task_id, uuid: e.update.status.uuid } });
+    const offer = async (): Promise<any> => (await c.next((e) => e.type === 'OFFERS', 10_000, c.events.length)).offers.offers[0];
+    await launch(c, await offer(), 'reused');
+    await ack(await c.update('reused', 'TASK_STARTING'));
+    await ack(await c.update('reused', 'TASK_RUNNING'));
+    const finished = await c.update('reused', 'TASK_FINISHED');
+    // The terminal update arrived but is not acknowledged: the master still knows the task.
+    let from = c.events.length;
+    await launch(c, await offer(), 'reused');
+    const err = await c.update('reused', 'TASK_ERROR', from);
+    expect(err.update.status).toMatchObject({ reason: 'REASON_TASK_INVALID', message: 'Task has duplicate ID: reused' });
+    expect((await ack(finished)).status).toBe(202);
+    from = c.events.length;
+    await launch(c, await offer(), 'reused');
+    await ack(await c.update('reused', 'TASK_STARTING', from));
+  }, 30_000);
+
   it('answers invalid launches with TASK_ERROR and unknown offers with TASK_LOST, as Mesos does', async () => {
     const c = await framework({ ...FRAMEWORK, name: 'invalid' });
     const from = c.events.length;

@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Log } from '../log';
 import { Checkpoint } from './checkpoint';
+import { taskKey } from './checkpoint-state';
+import { UniversalContainerizer } from './containerizer';
 import type { Containerizer } from './containerizer/types';
 import type { AgentHooks } from './hooks';
 import type { StatusUpdate } from '../agent-protocol/messages';
@@ -47,6 +49,59 @@ describe('TaskManager with launch hooks', () => {
       expect(sent.map((u) => u.status)).toEqual([
         expect.objectContaining({ state: 'TASK_FAILED', reason: 'REASON_CONTAINER_LAUNCH_FAILED', message: expect.stringContaining('task.resources.map is not a function') }),
       ]);
+    } finally {
+      sum.close();
+      cp.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('TaskManager recovery', () => {
+  it('fails a task checkpointed as launching whose container has no runtime dir (agent died before starting it): launch failed, no TASK_RUNNING', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-tasks-'));
+    const info = { name: 't', task_id: { value: 't1' }, agent_id: { value: 'A' }, command: { value: 'true' } };
+    const before = Checkpoint.open({ dir, log });
+    await before.durable({ op: 'task', frameworkId: 'F', taskId: 't1', containerId: 'c-t1', sandbox: path.join(dir, 'sandbox'), info });
+    before.close();
+    const cp = Checkpoint.open({ dir, log });
+    const sum = new StatusUpdateManager({ checkpoint: cp, send: () => true, log });
+    const real = new UniversalContainerizer({ workDir: dir, runtimeDir: path.join(dir, 'run'), isolators: ['posix/cpu', 'posix/mem'], log, launcher: 'direct' });
+    try {
+      const tasks = new TaskManager({ containerizer: real, checkpoint: cp, sum, workDir: dir, agentId: () => 'A', defaultGraceMs: 1000, log });
+      await tasks.recover({ cleanup: false });
+      expect(cp.state.tasks.get(taskKey('F', 't1'))?.pending).toEqual([
+        expect.objectContaining({ state: 'TASK_FAILED', reason: 'REASON_CONTAINER_LAUNCH_FAILED', message: expect.stringContaining('agent restarted while the container was being launched') }),
+      ]);
+    } finally {
+      await real.close();
+      sum.close();
+      cp.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('TaskManager and task id reuse', () => {
+  it('refuses (TASK_ERROR) a RunTask whose id still has unacknowledged updates, and keeps those updates', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-tasks-'));
+    const sent: StatusUpdate[] = [];
+    const cp = Checkpoint.open({ dir, log });
+    const sum = new StatusUpdateManager({ checkpoint: cp, send: (u) => (sent.push(u), true), log });
+    const failing = { ...containerizer, launch: () => Promise.reject(new Error('no such isolator')) } as unknown as Containerizer;
+    try {
+      const tasks = new TaskManager({ containerizer: failing, checkpoint: cp, sum, workDir: dir, agentId: () => 'A', defaultGraceMs: 1000, log });
+      const info = { name: 't', task_id: { value: 't1' }, agent_id: { value: 'A' }, command: { value: 'true' } };
+      tasks.run({ user: 'u', name: 'f', id: { value: 'F' } }, info);
+      for (let i = 0; i < 100 && cp.state.tasks.get(taskKey('F', 't1'))?.state !== 'TASK_FAILED'; i++) await new Promise((r) => setTimeout(r, 10));
+      const pending = () => cp.state.tasks.get(taskKey('F', 't1'))?.pending.map((s) => s.state);
+      expect(pending()).toEqual(['TASK_STARTING', 'TASK_FAILED']);
+      tasks.run({ user: 'u', name: 'f', id: { value: 'F' } }, info);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(sent.map((u) => u.status)).toContainEqual(
+        expect.objectContaining({ state: 'TASK_ERROR', reason: 'REASON_TASK_INVALID', message: expect.stringContaining('terminal update is not acknowledged') }),
+      );
+      expect(pending()).toEqual(['TASK_STARTING', 'TASK_FAILED']);
     } finally {
       sum.close();
       cp.close();

@@ -121,10 +121,12 @@ export class TaskManager {
     }
     const fw = this.framework(frameworkId, framework);
     const existing = fw.tasks.get(taskId);
-    if (existing && existing.phase !== 'TERMINAL') {
-      // Not through the task's own stream: that would end the running task in the master's eyes.
-      this.opts.log.warn(`task ${taskId} of framework ${frameworkId}: RunTask for a task that runs here already; refused`);
-      this.opts.sum.sendOnce(frameworkId, this.status(existing, 'TASK_ERROR', 'SOURCE_AGENT', `Task has duplicate ID: ${taskId} runs on this agent already`, 'REASON_TASK_INVALID', false));
+    if (existing) {
+      // Not through the task's own stream: that would end the running task in the master's eyes, or drop
+      // the unacknowledged updates of an ended one (Mesos's master keeps such a task and refuses its id too).
+      const why = existing.phase === 'TERMINAL' ? 'ended on this agent and its terminal update is not acknowledged yet' : 'runs on this agent already';
+      this.opts.log.warn(`task ${taskId} of framework ${frameworkId}: RunTask for a task that ${why}; refused`);
+      this.opts.sum.sendOnce(frameworkId, this.status(existing, 'TASK_ERROR', 'SOURCE_AGENT', `Task has duplicate ID: ${taskId} ${why}`, 'REASON_TASK_INVALID', false));
       return;
     }
     const problem = taskProblem(info);
@@ -230,7 +232,7 @@ export class TaskManager {
       this.counters.recoveryErrors++;
       const launching = t.task.state === 'TASK_STAGING' || t.task.state === 'TASK_STARTING';
       const message = launching
-        ? 'the agent stopped while launching the container, and it was not started'
+        ? 'The agent restarted while the container was being launched; it was never started'
         : `container ${containerId} was not found after the agent restarted (its runtime state is gone)`;
       this.terminal(t, 'TASK_FAILED', 'SOURCE_AGENT', message, launching ? 'REASON_CONTAINER_LAUNCH_FAILED' : 'REASON_EXECUTOR_TERMINATED');
     }

@@ -94,6 +94,12 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
   private stopped = false;
   /** Frameworks removed in this run (the latest 1,000): an agent that re-registers with their tasks is told to shut them down. */
   private readonly removedFrameworks = new Set<string>();
+  /**
+   * Tasks whose terminal update the framework has not acknowledged yet (key: taskKey), with the agent and
+   * the update's uuid. As Mesos keeps such a task until the acknowledgement, its id cannot be launched
+   * again meanwhile (the agent would otherwise drop the unacknowledged update).
+   */
+  private readonly unackedTerminal = new Map<string, { frameworkId: string; agentId: string; uuid: Buffer }>();
   private tickTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private pingSeq = 0;
@@ -322,6 +328,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     const agents = new Set([...f.tasks.values()].map((t) => t.agentId));
     for (const agentId of agents) this.agents.get(agentId)?.conn?.send({ shutdown_framework: { framework_id: { value: frameworkId } } });
     for (const t of f.tasks.values()) this.agents.get(t.agentId)?.tasks.delete(taskKey(frameworkId, t.task.task_id.value));
+    for (const [key, t] of this.unackedTerminal) if (t.frameworkId === frameworkId) this.unackedTerminal.delete(key);
     f.subscriber?.close();
     this.frameworks.delete(frameworkId);
     this.removedFrameworks.add(frameworkId);
@@ -455,7 +462,9 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     const id = task.task_id?.value;
     if (!id) return 'task_id is required';
     if (/[\s/]/.test(id) || id === '.' || id === '..') return `task id '${id}' contains whitespace or '/', or is '.' or '..'`;
-    if (f.tasks.has(id) || this.opts.hooks?.isPending(f.id, id) || accepted.some((t) => t.task_id.value === id)) return `Task has duplicate ID: ${id}`;
+    if (f.tasks.has(id) || this.unackedTerminal.has(taskKey(f.id, id)) || this.opts.hooks?.isPending(f.id, id) || accepted.some((t) => t.task_id.value === id)) {
+      return `Task has duplicate ID: ${id}`;
+    }
     const upgraded: Resource[] = [];
     for (const r of task.resources ?? []) {
       const u = upgradeResource(r);
@@ -659,6 +668,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
       record.task.statuses = [...(record.task.statuses ?? []).slice(-9), status];
       if (TERMINAL_STATES.has(status.state)) {
         agent.tasks.delete(taskKey(frameworkId, status.task_id.value));
+        if (status.uuid) this.unackedTerminal.set(taskKey(frameworkId, status.task_id.value), { frameworkId, agentId: agent.id, uuid: Buffer.from(status.uuid) });
         const f = this.frameworks.get(frameworkId);
         f?.tasks.delete(status.task_id.value);
         if (f) {
@@ -671,6 +681,13 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     }
     // Forwarded every time the agent sends it: the agent retries until the framework acknowledges.
     this.forwardStatus(frameworkId, status);
+  }
+
+  /** acknowledged forgets a terminal task once the framework acknowledged its terminal update (its id may then be reused). */
+  acknowledged(frameworkId: string, agentId: string, taskId: string, uuid: Buffer): void {
+    const key = taskKey(frameworkId, taskId);
+    const t = this.unackedTerminal.get(key);
+    if (t && t.agentId === agentId && t.uuid.equals(uuid)) this.unackedTerminal.delete(key);
   }
 
   /** Agent protocol: the connection ended. */
@@ -728,6 +745,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
       agent.conn.close(`removed: ${why}`);
     }
     this.agents.delete(agentId);
+    for (const [key, t] of this.unackedTerminal) if (t.agentId === agentId) this.unackedTerminal.delete(key);
     this.link.send({ removeAgent: { agentId } });
     this.emit('agentRemoved', agent);
   }

@@ -139,6 +139,7 @@ function acknowledge(master: Master, f: FrameworkRecord, ack: NonNullable<Schedu
   if (!agent) return; // the agent is gone; nothing to acknowledge to
   const t = agent.tasks.get(taskKey(f.id, ack.task_id.value));
   if (t && t.task.status_update_uuid?.equals(ack.uuid)) t.task.status_update_uuid = undefined;
+  master.acknowledged(f.id, agent.id, ack.task_id.value, ack.uuid);
   agent.conn?.send({ status_update_ack: { framework_id: { value: f.id }, task_id: ack.task_id, uuid: ack.uuid } });
 }
 

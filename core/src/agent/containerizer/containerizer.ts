@@ -26,7 +26,7 @@ import { ExitPoller } from './exit-poller';
 import { fetchUris } from './fetcher';
 import { resolveIsolators, mergeStatistics, ModuleIsolator, type Isolator } from './isolators';
 import { ForkServer, forkServerCanRun } from './fork-server';
-import { chownTree, containersDir, installShim, lookupUser, readStatus, removeContainerDir, signalGroup, spawnHeld, writeMeta, type HeldProcess, type ShimExit } from './launcher';
+import { chownTree, containersDir, installShim, lookupUser, readStatus, removeContainerDir, signalGroup, spawnHeld, writeMeta, writeReleased, type HeldProcess, type ShimExit } from './launcher';
 import { onPath, planProcess, validateCommand, type IsolatorLaunchInfo } from './launch-info';
 import { isAlive, waitGone } from './proc';
 import { recoverContainers } from './recover';
@@ -243,7 +243,7 @@ export class UniversalContainerizer implements Containerizer {
       exitedEarly = c.phase === 'ISOLATING';
       if (c.phase === 'RUNNING') void this.processGone(c, exit);
     });
-    writeMeta(c.runtimeDir, { containerId: c.id, pid: held.pid, startTime: held.startTime, isolators: c.prepared.map((i) => i.name), startedAt: c.startedAt });
+    writeMeta(c.runtimeDir, { containerId: c.id, pid: held.pid, startTime: held.startTime, isolators: c.prepared.map((i) => i.name), startedAt: c.startedAt, releaseMarker: true });
     for (const iso of c.prepared) {
       await iso.isolate(c.id, held.pid).catch((err) => {
         throw launchFailed(TesseraError.wrap(err).message, err);
@@ -253,6 +253,7 @@ export class UniversalContainerizer implements Containerizer {
     this.checkLaunch(c);
     if (exitedEarly || !isAlive(held.pid, held.startTime)) throw launchFailed('the container process exited before it was released (see the sandbox stderr)');
     await held.release();
+    writeReleased(c.runtimeDir);
     c.move('RUNNING');
     if (!held.exited) this.safetyPoller.watch(held.pid, held.startTime, () => void this.processGone(c, undefined));
     this.watches.start(c);

@@ -12,6 +12,8 @@
  * shim-<hash>.sh                       the shim text (content-addressed: a running shim's file never changes)
  * containers/<containerId>/container.json   pid, start time, isolators (written once the shim runs)
  * containers/<containerId>/status     "exit <N>\n" (or "aborted\n"), written by the shim
+ * containers/<containerId>/released   written by the agent right after it released the shim: without it
+ *                                      (and a container.json saying so) recovery destroys the container
  * ```
  *
  * ```ts
@@ -104,6 +106,8 @@ export interface ContainerMeta {
   isolators: string[];
   /** Milliseconds since the epoch when the shim started. */
   startedAt: number;
+  /** True when the agent writes the `released` marker (older agents did not: recovery then only checks for a stopped shim). */
+  releaseMarker?: boolean;
 }
 
 /** writeMeta records a container's meta atomically (tmp + rename). */
@@ -111,6 +115,16 @@ export function writeMeta(containerDir: string, meta: ContainerMeta): void {
   const file = path.join(containerDir, 'container.json');
   fs.writeFileSync(`${file}.tmp`, JSON.stringify(meta));
   fs.renameSync(`${file}.tmp`, file);
+}
+
+/** writeReleased records that the agent released the container (its launch completed). */
+export function writeReleased(containerDir: string): void {
+  fs.writeFileSync(path.join(containerDir, 'released'), '');
+}
+
+/** wasReleased tells whether the agent recorded the container's release. */
+export function wasReleased(containerDir: string): boolean {
+  return fs.existsSync(path.join(containerDir, 'released'));
 }
 
 /** readMeta reads container.json; undefined when absent or torn (the agent died before the rename). */
@@ -125,7 +139,7 @@ export function readMeta(containerDir: string): ContainerMeta | undefined {
 
 /** removeContainerDir removes a container's runtime dir (the usual files first: cheaper than a recursive walk). */
 export function removeContainerDir(containerDir: string): void {
-  for (const f of ['container.json', 'status']) {
+  for (const f of ['container.json', 'status', 'released']) {
     try {
       fs.unlinkSync(path.join(containerDir, f));
     } catch {

@@ -3,8 +3,11 @@
  * checkpoint names (container.json: pid and start time; status: how the command ended), decide per
  * container: still running (re-attached: polled for exit, watched again), ended while the agent was
  * down (termination from the status file, isolators cleaned up), or never started (the agent died
- * during the launch). Runtime dirs of containers the checkpoint does not name are orphans: their
- * processes are killed, isolators get them as orphans and clean them up, the dirs are removed.
+ * during the launch: a shim still held is killed, and the task fails with REASON_CONTAINER_LAUNCH_FAILED).
+ * A checkpointed container without any runtime dir gets no result: the agent died before starting it,
+ * or after its cleanup, and only the agent (from the task's state) can tell which. Runtime dirs of
+ * containers the checkpoint does not name are orphans: their processes are killed, isolators get them
+ * as orphans and clean them up, the dirs are removed.
  * Every isolator gets Recover (in order) before any cleanup.
  *
  * ```ts
@@ -17,8 +20,8 @@ import { TesseraError } from '@tessera/modules-api';
 import type { Log } from '../../log';
 import { Container } from './container';
 import type { Isolator } from './isolators';
-import { containersDir, readMeta, readStatus, removeContainerDir, signalGroup, type ContainerMeta } from './launcher';
-import { isAlive, waitGone } from './proc';
+import { containersDir, readMeta, readStatus, removeContainerDir, signalGroup, wasReleased, type ContainerMeta } from './launcher';
+import { isAlive, readStat, waitGone } from './proc';
 import { exitFromStatus, terminationOf } from './termination';
 import type { CheckpointedContainer, ContainerTermination, RecoveredContainer } from './types';
 
@@ -42,16 +45,26 @@ interface Ended {
   termination: ContainerTermination;
 }
 
+/** LAUNCH_INTERRUPTED ends a container whose launch the agent's restart cut short (Mesos destroys those too). */
+const LAUNCH_INTERRUPTED: ContainerTermination = {
+  state: 'TASK_FAILED',
+  reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+  message: 'The agent restarted while the container was being launched; it was destroyed before its command ran',
+};
+
+/**
+ * launchIncomplete tells whether a live container was never released: no `released` marker (agents
+ * that write one say so in container.json), or its shim is still stopped at the fork server's hold.
+ */
+function launchIncomplete(meta: ContainerMeta, dir: string): boolean {
+  if (meta.releaseMarker && !wasReleased(dir)) return true;
+  const state = readStat(meta.pid)?.state;
+  return !meta.releaseMarker && (state === 'T' || state === 't');
+}
+
 function endedTermination(meta: ContainerMeta | undefined, dir: string): ContainerTermination {
-  if (!meta && fs.existsSync(dir)) {
-    return { state: 'TASK_FAILED', reason: 'REASON_CONTAINER_LAUNCH_FAILED', message: 'The agent restarted while the container was being launched; it never ran' };
-  }
   if (!meta) {
-    return {
-      state: 'TASK_FAILED',
-      reason: 'REASON_EXECUTOR_TERMINATED',
-      message: 'The container has no runtime state (never started, or ended and was cleaned up as the agent went down): its exit status is unknown',
-    };
+    return { state: 'TASK_FAILED', reason: 'REASON_CONTAINER_LAUNCH_FAILED', message: 'The agent restarted while the container was being launched; it never ran' };
   }
   const status = readStatus(dir);
   if (status?.kind === 'exit') return terminationOf(exitFromStatus(status.code), {});
@@ -100,8 +113,17 @@ export async function recoverContainers(ctx: RecoverContext, known: Checkpointed
     } else if (fs.existsSync(dir)) {
       c.prepared.push(...ctx.isolators); // the launch died between prepare and start: cleanup is harmless for unknown containers
     }
-    if (meta && isAlive(meta.pid, meta.startTime)) live.push(c);
-    else ended.push({ container: c, termination: endedTermination(meta, dir) });
+    if (!meta && !fs.existsSync(dir)) continue;
+    if (meta && isAlive(meta.pid, meta.startTime)) {
+      if (!launchIncomplete(meta, dir)) {
+        live.push(c);
+        continue;
+      }
+      ctx.log.warn(`destroying container ${k.containerId} (pid ${meta.pid}): the agent restarted before its launch completed`);
+      signalGroup(meta.pid, 'SIGKILL');
+      await waitGone(meta.pid, meta.startTime);
+      ended.push({ container: c, termination: LAUNCH_INTERRUPTED });
+    } else ended.push({ container: c, termination: endedTermination(meta, dir) });
   }
 
   const orphans: { id: string; dir: string }[] = [];
