@@ -83,13 +83,15 @@ describe('agent hooks', () => {
     expect(agent.output).toMatch(/agent hook master-only implements no agent hook this agent calls \(master_launch_task_label_decorator\)/);
 
     const fw = await subscribe();
+    const fetched = path.join(dir, 'fetched.txt');
+    fs.writeFileSync(fetched, 'a URI\n');
     await fw.launch(agentId, [
       {
         id: 'decorated',
         cmd: '',
         extra: {
           labels: { labels: [{ key: 'owner', value: 'me' }] },
-          command: { value: 'echo "env=$LABEL_HOOK_DECORATED/$LABEL_HOOK_TEAM/$OWN/${LABEL_HOOK_FLAKY:-unset}"', environment: { variables: [{ name: 'OWN', value: 'mine' }] } },
+          command: { value: 'echo "env=$LABEL_HOOK_DECORATED/$LABEL_HOOK_TEAM/$OWN/${LABEL_HOOK_FLAKY:-unset}"', environment: { variables: [{ name: 'OWN', value: 'mine' }] }, uris: [{ value: fetched }] },
         },
       },
     ]);
@@ -120,8 +122,14 @@ describe('agent hooks', () => {
 
     // The remove-executor hook heard of the ended container; "flaky" was called (and ignored) at every step.
     await waitFor(() => readCalls(path.join(dir, 'labels.jsonl')).some((c) => c.call === 'agentRemoveExecutorHook' && c.executorId === 'decorated'), 10_000, 'AgentRemoveExecutorHook');
+    // The post-fetch hook ran once the URI was in the sandbox (and before the command wrote its stdout).
+    const postFetch = readCalls(path.join(dir, 'labels.jsonl')).filter((c) => c.call === 'agentPostFetchHook');
+    expect(postFetch).toHaveLength(1);
+    expect(postFetch[0].directory).toBe(task!.executor.directory);
+    expect(postFetch[0].containerId).toBe(task!.executor.container);
+    expect(postFetch[0].files).toContain('fetched.txt');
     const flakyCalls = readCalls(path.join(dir, 'flaky.jsonl')).map((c) => c.call);
-    for (const call of ['agentResourcesDecorator', 'agentAttributesDecorator', 'agentRunTaskLabelDecorator', 'agentExecutorEnvironmentDecorator', 'agentTaskStatusDecorator']) expect(flakyCalls).toContain(call);
+    for (const call of ['agentResourcesDecorator', 'agentAttributesDecorator', 'agentRunTaskLabelDecorator', 'agentExecutorEnvironmentDecorator', 'agentPostFetchHook', 'agentTaskStatusDecorator']) expect(flakyCalls).toContain(call);
     expect(agent.output).toMatch(/agent hook module 'flaky' failed on task decorated of framework \S+ \(AgentRunTaskLabelDecorator\): LABEL_HOOK_REFUSED: .*flaky hook says no; the labels stay as they were \(its onError is "ignore"\)/);
     expect(agent.output).toMatch(/agent hook module 'flaky' failed on the TASK_RUNNING update of task decorated/);
   }, 60_000);
@@ -143,6 +151,19 @@ describe('agent hooks', () => {
     expect(task.state).toBe('TASK_FAILED');
     expect(task.executor.directory).toBeUndefined(); // no sandbox, no container
     expect(readCalls(path.join(dir, 'refuser.jsonl')).filter((c) => c.call === 'agentExecutorEnvironmentDecorator').map((c) => c.executorId)).toEqual(['refused']);
+  }, 60_000);
+
+  it('onError "fail": a failing post-fetch hook fails the launch naming the module; the command never runs', async () => {
+    const { agentId, dir } = await agentWith((d) => [hook('scanner', 'agentPostFetchHook', path.join(d, 'scanner.jsonl'), { parameters: { failWith: 'the fetched files did not pass the scan' } })], ['scanner']);
+    const fw = await subscribe();
+    const marker = path.join(dir, 'ran');
+    await fw.launch(agentId, [{ id: 'unscanned', cmd: `touch ${marker}` }]);
+    const failed = await statusOf(fw, 'unscanned', 'TASK_FAILED');
+    expect(fw.states('unscanned')).toEqual(['TASK_STARTING', 'TASK_FAILED']);
+    expect(failed.reason).toBe('REASON_CONTAINER_LAUNCH_FAILED');
+    expect(failed.message).toMatch(/agent hook module 'scanner' failed after the fetch into container \S+ sandbox \(AgentPostFetchHook\): LABEL_HOOK_REFUSED: .*the fetched files did not pass the scan/);
+    expect(fs.existsSync(marker)).toBe(false);
+    expect(readCalls(path.join(dir, 'scanner.jsonl')).filter((c) => c.call === 'agentPostFetchHook')).toHaveLength(1);
   }, 60_000);
 
   it('a launch hook past its call deadline fails the launch (onError "fail", the default) without waiting for its answer', async () => {

@@ -9,6 +9,8 @@
  *   environment returned replaces the task's `command.environment` (as Mesos replaces the executor's),
  *   so a hook returns the variables it was given plus its own. Variables that are not plain values
  *   (type SECRET) are not shown to hooks and are kept.
+ * - `agent_post_fetch_hook`: once a container's URIs are in its sandbox, before its isolators prepare
+ *   it (Mesos's slavePostFetchHook).
  * - `agent_task_status_decorator`: on every status update the agent makes, before it is checkpointed
  *   and sent: `labels` and `container_status` (container id and executor pid; the ABI's cgroups and
  *   labels have no field in Mesos's ContainerStatus) replace the update's.
@@ -23,6 +25,8 @@
  * - launch hooks (labels, environment): `fail` (the default) ends the task with TASK_FAILED, reason
  *   REASON_CONTAINER_LAUNCH_FAILED, and a message naming the module, before any sandbox or container
  *   exists (as a failing isolator module does); `ignore` logs and goes on with what it had.
+ * - post-fetch hooks: `fail` fails the launch (TASK_FAILED, REASON_CONTAINER_LAUNCH_FAILED) naming the
+ *   module; `ignore` logs and goes on.
  * - startup decorators: `fail` stops the agent (TSR_AGENT_HOOK_FAILED); `ignore` logs and goes on.
  * - status decorators and remove-executor hooks are logged and skipped whatever `onError` says (as Mesos
  *   does): a status update is never held back or lost for a hook, and an ended container stays ended.
@@ -45,6 +49,7 @@ import { callHook, type HookModule, type StartedHook } from '../modules/hooks-co
 export const AGENT_HOOKS = {
   AgentRunTaskLabelDecorator: 'agent_run_task_label_decorator',
   AgentExecutorEnvironmentDecorator: 'agent_executor_environment_decorator',
+  AgentPostFetchHook: 'agent_post_fetch_hook',
   AgentTaskStatusDecorator: 'agent_task_status_decorator',
   AgentRemoveExecutorHook: 'agent_remove_executor_hook',
   AgentResourcesDecorator: 'agent_resources_decorator',
@@ -57,6 +62,7 @@ type AgentHookRpc = keyof typeof AGENT_HOOKS;
 const DOES: Record<AgentHookRpc, string> = {
   AgentRunTaskLabelDecorator: 'task labels',
   AgentExecutorEnvironmentDecorator: 'executor environment',
+  AgentPostFetchHook: 'fetched sandboxes',
   AgentTaskStatusDecorator: 'status updates',
   AgentRemoveExecutorHook: 'removed executors',
   AgentResourcesDecorator: 'agent resources',
@@ -95,6 +101,25 @@ export class AgentHooks {
   /** Whether launches wait for hooks (label or environment decorators). */
   get decoratesLaunches(): boolean {
     return this.by.AgentRunTaskLabelDecorator.length > 0 || this.by.AgentExecutorEnvironmentDecorator.length > 0;
+  }
+
+  /** Whether fetched sandboxes are reported to post-fetch hooks. */
+  get hooksFetches(): boolean {
+    return this.by.AgentPostFetchHook.length > 0;
+  }
+
+  /**
+   * postFetch tells the post-fetch hooks that a container's URIs are in its sandbox `directory`. Throws
+   * (with a message naming the module) when a hook whose onError is "fail" fails: the launch fails.
+   */
+  async postFetch(containerId: string, directory: string): Promise<void> {
+    for (const hook of this.by.AgentPostFetchHook) {
+      const res = await callHook<Abi.HookAck>(hook, 'AgentPostFetchHook', { containerId: { value: containerId }, directory });
+      if (!('error' in res)) continue;
+      const what = `agent hook module '${hook.name}' failed after the fetch into container ${containerId}'s sandbox (AgentPostFetchHook): ${res.error.code}: ${res.error.message}`;
+      if (hook.onError === 'fail') throw new TesseraError('TSR_AGENT_HOOK_FAILED', what);
+      this.log.warn(`${what}; going on (onError: ignore)`);
+    }
   }
 
   /** Whether status updates go through decorators. */

@@ -167,7 +167,15 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
   let http: { port: number; close(): Promise<void> } | undefined;
   let watch: ProvidedResourcesWatch | undefined;
   try {
-    const containerizer = new UniversalContainerizer({ workDir, runtimeDir, isolators: isolation, modules, log: log.child('containerizer') });
+    const postFetch = hooks?.hooksFetches ? hooks : undefined;
+    const containerizer = new UniversalContainerizer({
+      workDir,
+      runtimeDir,
+      isolators: isolation,
+      modules,
+      log: log.child('containerizer'),
+      ...(postFetch && { afterFetch: (containerId: string, sandbox: string) => postFetch.postFetch(containerId, sandbox) }),
+    });
     agent = new Agent({
       master: opts.master,
       hostname: opts.hostname,

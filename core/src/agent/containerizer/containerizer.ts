@@ -55,6 +55,8 @@ export interface UniversalContainerizerOptions {
   log: Log;
   /** Milliseconds one URI download may take (default 60 s). */
   fetchTimeoutMs?: number;
+  /** afterFetch runs once a container's URIs are in its sandbox, before prepare (the agent's post-fetch hooks); a throw fails the launch. */
+  afterFetch?: (containerId: string, sandbox: string) => Promise<void>;
   /** How often recovered containers are checked for exit (default 500 ms). */
   pollIntervalMs?: number;
   /** PATH given to containers (default: the agent's PATH). */
@@ -199,6 +201,11 @@ export class UniversalContainerizer implements Containerizer {
     fs.mkdirSync(c.runtimeDir, { recursive: true });
     const ids = this.userIds(c);
     await fetchUris(c.task.command?.uris, c.sandbox, { timeoutMs: this.opts.fetchTimeoutMs, path: this.opts.path, signal: c.launchAbort.signal });
+    if (this.opts.afterFetch) {
+      await this.opts.afterFetch(c.id, c.sandbox).catch((err) => {
+        throw launchFailed(TesseraError.wrap(err).message, err);
+      });
+    }
     this.checkLaunch(c);
     const launchInfos: IsolatorLaunchInfo[] = [];
     for (const iso of this.isolators) {
