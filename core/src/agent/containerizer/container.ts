@@ -10,17 +10,10 @@ import type { FrameworkInfo, TaskInfo } from '../../master/model/mesos';
 import { scalarOf, toContainerConfig } from './abi-convert';
 import type { Isolator } from './isolators';
 import { Deferred, nextPhase } from './lifecycle';
-import type { ContainerPhase, ContainerTermination, ContainerView } from './types';
+import type { ContainerPhase, ContainerTermination, ContainerView, LaunchRequest } from './types';
 
 /** ContainerInit is what a Container is made from (a launch request or a checkpoint). */
-export interface ContainerInit {
-  containerId: string;
-  frameworkId: string;
-  executorId: string;
-  task: TaskInfo;
-  framework: FrameworkInfo;
-  sandbox: string;
-  user?: string;
+export interface ContainerInit extends LaunchRequest {
   runtimeDir: string;
   phase: ContainerPhase;
   /** startedAt for a recovered container (from its container.json); default now. */
