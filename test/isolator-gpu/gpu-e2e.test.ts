@@ -121,6 +121,18 @@ describeIf(gpuFacilityMissing())('GPUs through a real master and agent', () => {
     expect(g2.visible).toBe(`${FOUR_UUIDS[1]},${FOUR_UUIDS[2]}`);
     expect(g2.list).toEqual([`GPU 0: Tesla V100-SXM2-16GB (UUID: ${FOUR_UUIDS[1]})`, `GPU 1: Tesla V100-SXM2-16GB (UUID: ${FOUR_UUIDS[2]})`]);
     expect(g2.probe).toEqual(expected([1, 2]));
+    // Usage of each task's GPUs reaches /monitor/statistics (nvidia-smi's usage answer: usage-four-v100.csv).
+    const stats = (await (await fetch(`http://${agent.address}/monitor/statistics`)).json()) as { executor_id: string; statistics: Record<string, unknown> }[];
+    const gpuStats = (task: string) => stats.find((s) => s.executor_id === task)?.statistics.gpus_utilization;
+    expect(gpuStats('g1')).toEqual({ [FOUR_UUIDS[0]]: 0, [`${FOUR_UUIDS[0]}/memory_used_bytes`]: 0, [`${FOUR_UUIDS[0]}/memory_total_bytes`]: 16160 * 2 ** 20 });
+    expect(gpuStats('g2')).toEqual({
+      [FOUR_UUIDS[1]]: 87,
+      [`${FOUR_UUIDS[1]}/memory_used_bytes`]: 10240 * 2 ** 20,
+      [`${FOUR_UUIDS[1]}/memory_total_bytes`]: 16160 * 2 ** 20,
+      [FOUR_UUIDS[2]]: 42,
+      [`${FOUR_UUIDS[2]}/memory_used_bytes`]: 2048 * 2 ** 20,
+      [`${FOUR_UUIDS[2]}/memory_total_bytes`]: 16160 * 2 ** 20,
+    });
   }, 90_000);
 
   it('ends a task asking for 0.5 GPU with TASK_ERROR', async () => {

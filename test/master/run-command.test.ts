@@ -104,6 +104,17 @@ describe('tessera run', () => {
     await waitFor(() => running.master.frameworks.size === 0, 5000, 'the framework to be torn down');
   }, 30_000);
 
+  it('gets the GPU agent\'s offers without GPUs only with --framework_capabilities=GPU_RESOURCES (mesos-execute\'s flag)', async () => {
+    const without = await run([`--master=${running.address}`, '--cpus=64', '--timeout=1secs', '--', 'true']);
+    expect(without.code).toBe(3);
+    expect(without.err).toMatch(/runner \(agent \S+-S\d+\) with cpus:2;mem:1024/);
+    expect(without.err).not.toContain('gpu-node');
+    const withCap = await run([`--master=${running.address}`, '--cpus=64', '--timeout=1secs', '--framework_capabilities=GPU_RESOURCES,TASK_KILLING_STATE', '--', 'true']);
+    expect(withCap.code).toBe(3);
+    expect(withCap.err).toMatch(/gpu-node \(agent \S+-S\d+\) with cpus:1;mem:512;disk:0;gpus:1/);
+    await waitFor(() => running.master.frameworks.size === 0, 5000, 'the frameworks to be torn down');
+  }, 30_000);
+
   it('takes reserved resources of its role with the unreserved ones', async () => {
     const a = await startAgent('reserved', 'cpus(ops):1;mem(ops):256;cpus:8;mem:4096');
     try {
@@ -142,6 +153,7 @@ describe('tessera run', () => {
     await bad(['--cpus=0', '--mem=0', '--', 'true'], 'flags --cpus and --mem are both 0');
     await bad(['--timeout=soon', '--', 'true'], 'flag --timeout');
     await bad(['--env=NOVALUE', '--', 'true'], "flag --env 'NOVALUE': must be NAME=VALUE");
+    await bad(['--framework_capabilities=GPU_RESOURCES,GPUS', '--', 'true'], "flag --framework_capabilities: unknown capability 'GPUS'; known: REVOCABLE_RESOURCES, TASK_KILLING_STATE, GPU_RESOURCES,");
   });
 
   it('prints its usage for --help, but passes --help after `--` to the command', async () => {

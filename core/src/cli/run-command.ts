@@ -22,7 +22,11 @@ export const RUN_FLAGS: Record<string, FlagSpec> = {
   role: { type: 'string', default: '*', help: 'role to subscribe with and take resources of' },
   framework_name: { type: 'string', default: 'tessera-run', help: 'name of the framework' },
   timeout: { type: 'duration', default: '1mins', help: 'how long to wait for an offer that fits' },
+  framework_capabilities: { type: 'string', default: '', help: 'more FrameworkInfo capabilities, comma-separated, as mesos-execute (e.g. GPU_RESOURCES to run a GPU-less task on a GPU agent)' },
 };
+
+/** FRAMEWORK_CAPABILITIES are the FrameworkInfo.Capability types --framework_capabilities accepts (MULTI_ROLE is always on). */
+export const FRAMEWORK_CAPABILITIES = ['REVOCABLE_RESOURCES', 'TASK_KILLING_STATE', 'GPU_RESOURCES', 'SHARED_RESOURCES', 'PARTITION_AWARE', 'MULTI_ROLE', 'RESERVATION_REFINEMENT', 'REGION_AWARE'];
 
 /** RUN_USAGE is `tessera run --help`. */
 export const RUN_USAGE = `usage: tessera run [--master=HOST:PORT] [flags] -- CMD [ARG...]
@@ -121,7 +125,15 @@ function parseArgs(before: string[], command: string[]) {
   if (needs.cpus === 0 && needs.mem === 0) throw bad('flags --cpus and --mem are both 0: a task needs some cpus or mem');
   const timeoutMs = v.timeout as number;
   if (!(timeoutMs > 0)) throw bad(`flag --timeout '${timeoutMs}ms': must be more than 0, e.g. 30secs`);
+  const capabilities = String(v.framework_capabilities)
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  for (const c of capabilities) {
+    if (!FRAMEWORK_CAPABILITIES.includes(c)) throw bad(`flag --framework_capabilities: unknown capability '${c}'; known: ${FRAMEWORK_CAPABILITIES.join(', ')}`);
+  }
   return {
+    capabilities,
     master,
     command,
     needs,

@@ -38,6 +38,8 @@ export interface OneTaskOptions {
   name?: string;
   /** Role to subscribe with (default "*"). */
   role?: string;
+  /** FrameworkInfo capabilities besides MULTI_ROLE (always) and GPU_RESOURCES (added when `needs.gpus` > 0). */
+  capabilities?: string[];
   /** Framework name (default "tessera-run"). */
   frameworkName?: string;
   /** User the task runs as (default: the user running this process). */
@@ -133,7 +135,8 @@ class OneTaskRun {
       this.fail = reject;
     });
     const role = opts.role ?? '*';
-    const capabilities = [{ type: 'MULTI_ROLE' }, ...(opts.needs.gpus > 0 ? [{ type: 'GPU_RESOURCES' }] : [])];
+    const types = new Set(['MULTI_ROLE', ...(opts.capabilities ?? []), ...(opts.needs.gpus > 0 ? ['GPU_RESOURCES'] : [])]);
+    const capabilities = [...types].map((type) => ({ type }));
     const conn = await SchedulerConnection.subscribe({
       master: opts.master,
       frameworkInfo: { user: opts.user ?? currentUser(), name: opts.frameworkName ?? 'tessera-run', hostname: os.hostname(), roles: [role], capabilities, failover_timeout: 0 },

@@ -153,13 +153,21 @@ export function snake(name: string): string {
 
 /**
  * mergeStatistics merges the isolators' statistics in --isolation order (a later isolator's figure
- * replaces an earlier one's, as Mesos's MergeFrom) into Mesos's wire shape; GPU maps are flattened
- * away (ResourceStatistics has no such field on the wire).
+ * replaces an earlier one's, as Mesos's MergeFrom) into Mesos's wire shape. Keyed figures (the GPU
+ * module's gpus_utilization) are kept as a JSON object: Mesos's ResourceStatistics has no GPU field,
+ * so JSON readers see it as one more field and the protobuf encoding leaves it out.
  */
 export function mergeStatistics(parts: Abi.ResourceStatistics[], extra: { cpusLimit?: number; memLimitBytes?: number }): MesosStatistics {
-  const merged: Record<string, number> = {};
+  const merged: Record<string, number | Record<string, number>> = {};
   for (const p of parts) {
-    for (const [k, v] of Object.entries(p)) if (typeof v === 'number' && k !== 'timestamp') merged[k] = v;
+    for (const [k, v] of Object.entries(p)) {
+      if (typeof v === 'number' && k !== 'timestamp') merged[k] = v;
+      // Keyed figures (gpus_utilization: one entry per GPU) from several isolators are combined.
+      else if (v && typeof v === 'object' && !Array.isArray(v)) {
+        const figures = Object.entries(v as Record<string, unknown>).filter((e): e is [string, number] => typeof e[1] === 'number');
+        if (figures.length) merged[k] = { ...(merged[k] as Record<string, number> | undefined), ...Object.fromEntries(figures) };
+      }
+    }
   }
   if (merged.cpusLimit === undefined && extra.cpusLimit !== undefined) merged.cpusLimit = extra.cpusLimit;
   if (merged.memLimitBytes === undefined && extra.memLimitBytes !== undefined) merged.memLimitBytes = extra.memLimitBytes;

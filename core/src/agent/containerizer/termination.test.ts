@@ -62,4 +62,9 @@ describe('/proc and statistics', () => {
     const s = mergeStatistics([{ memRssBytes: 10, processes: 2 }, { memRssBytes: 20, cpusLimit: 4 }, {}], { cpusLimit: 1, memLimitBytes: 64 });
     expect(s).toEqual({ timestamp: expect.any(Number), mem_rss_bytes: 20, processes: 2, cpus_limit: 4, mem_limit_bytes: 64 });
   });
+
+  it('keeps keyed figures (the GPU module\'s gpus_utilization), combining those of several isolators', () => {
+    const s = mergeStatistics([{ processes: 1, gpusUtilization: { 'GPU-a': 40 } }, { gpusUtilization: { 'GPU-b': 7, 'GPU-b/memory_used_bytes': 1024 } }], {});
+    expect(s).toEqual({ timestamp: expect.any(Number), processes: 1, gpus_utilization: { 'GPU-a': 40, 'GPU-b': 7, 'GPU-b/memory_used_bytes': 1024 } });
+  });
 });

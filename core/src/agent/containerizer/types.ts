@@ -98,7 +98,7 @@ export interface RecoveredContainer {
 }
 
 /** MesosStatistics is mesos.v1.ResourceStatistics in wire shape (snake_case), e.g. { timestamp, cpus_user_time_secs, mem_rss_bytes }. */
-export type MesosStatistics = Record<string, number | string | undefined>;
+export type MesosStatistics = Record<string, number | string | undefined | Record<string, number>>;
 
 /** Containerizer is what the agent needs of a containerizer; UniversalContainerizer implements it. */
 export interface Containerizer {

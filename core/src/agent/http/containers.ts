@@ -84,7 +84,7 @@ export function monitorStatistics(rows: ContainerRow[]): Record<string, unknown>
       executor_name: r.executorName,
       framework_id: r.framework.info.id?.value ?? '',
       source: r.source,
-      statistics: numericOnly(r.statistics!),
+      statistics: numericOnly(r.statistics!, true),
     }));
 }
 
@@ -97,7 +97,7 @@ export function containersJson(rows: ContainerRow[]): Record<string, unknown>[] 
     framework_id: r.framework.info.id?.value ?? '',
     source: r.source,
     ...(r.container?.pid !== undefined ? { status: { executor_pid: r.container.pid } } : {}),
-    ...(r.statistics ? { statistics: numericOnly(r.statistics) } : {}),
+    ...(r.statistics ? { statistics: numericOnly(r.statistics, true) } : {}),
   }));
 }
 
@@ -115,11 +115,16 @@ export function getContainers(rows: ContainerRow[]): PlainMessage {
   };
 }
 
-function numericOnly(stats: MesosStatistics): Record<string, number> {
-  const out: Record<string, number> = {};
+// The numeric figures; in JSON also keyed ones (gpus_utilization: one figure per GPU), which Mesos's
+// ResourceStatistics lacks, so a JSON reader sees one more field.
+function numericOnly(stats: MesosStatistics): Record<string, number>;
+function numericOnly(stats: MesosStatistics, keyed: true): Record<string, number | Record<string, number>>;
+function numericOnly(stats: MesosStatistics, keyed = false): Record<string, number | Record<string, number>> {
+  const out: Record<string, number | Record<string, number>> = {};
   for (const [k, v] of Object.entries(stats)) {
     const n = typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
     if (typeof n === 'number' && Number.isFinite(n)) out[k] = n;
+    else if (keyed && n && typeof n === 'object') out[k] = n;
   }
   return out;
 }
