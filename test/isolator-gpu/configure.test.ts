@@ -1,7 +1,7 @@
 // Configure of the GPU isolator: no driver (advertise none, say so), the operator's devices list
 // (validated against discovery, or against device nodes without a driver, with node health polls),
-// discovery turned off, cgroup v2 hosts, the driver volume (built from found files, mounted or on
-// PATH), and nvidia-smi output that is not a GPU list.
+// discovery turned off, minor numbers from nvidia-smi -q or nowhere, cgroup v2 hosts, the driver volume
+// (built from found files, mounted or on PATH), and nvidia-smi output that is not a GPU list.
 import fs from 'node:fs';
 import path from 'node:path';
 import { gpuModule, type GpuIsolator } from '@tessera/isolator-gpu';
@@ -31,7 +31,7 @@ async function configure(parameters: Record<string, unknown>): Promise<Served> {
   let iso: GpuIsolator | undefined;
   const stateDir = tempDir();
   dirs.push(stateDir);
-  const mod = await serveInProcess(gpuModule({ onConfigured: (i) => (iso = i) }), { parameters: { dev_root: devRoot, root, health_poll_interval_ms: 0, ...parameters }, stateDir, log });
+  const mod = await serveInProcess(gpuModule({ onConfigured: (i) => (iso = i) }), { parameters: { dev_root: devRoot, root, health_poll_interval_ms: 0, proc_driver_nvidia: smi.proc, ...parameters }, stateDir, log });
   mods.push(mod);
   return { client: new IsolatorClient(mod), lines, warnings: mod.warnings, iso: iso! };
 }
@@ -41,7 +41,7 @@ async function refused(parameters: Record<string, unknown>): Promise<TesseraErro
   const quiet = { debug() {}, info() {}, warn() {}, error() {} };
   const def = gpuModule();
   try {
-    await def.configure!({ parameters: { dev_root: devRoot, root, health_poll_interval_ms: 0, ...parameters }, negotiated: { isolator: '1.0.0' }, instanceName: 'gpu', coreVersion: '0.0.0-test', stateDir: '', log: quiet });
+    await def.configure!({ parameters: { dev_root: devRoot, root, health_poll_interval_ms: 0, proc_driver_nvidia: smi.proc, ...parameters }, negotiated: { isolator: '1.0.0' }, instanceName: 'gpu', coreVersion: '0.0.0-test', stateDir: '', log: quiet });
     await def.shutdown?.();
   } catch (err) {
     return TesseraError.wrap(err);
@@ -78,7 +78,7 @@ describeIf(gpuFacilityMissing())('isolator-gpu Configure', () => {
   it('without a driver: says so, advertises no gpus, refuses GPU containers, still isolates the others', async () => {
     smi.use('driver-missing.txt');
     const s = await configure({ nvidia_smi: smi.path });
-    expect(s.lines.join('\n')).toMatch(/no NVIDIA driver answers \(NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.*\): no GPUs are offered/);
+    expect(s.lines.join('\n')).toMatch(/no NVIDIA driver answers \(NVIDIA-SMI couldn't find libnvidia-ml\.so library in your system\..*\): no GPUs are offered/);
     expect(s.lines.join('\n')).toMatch(/managing no GPUs: advertising none/);
     const lists = watch(s.client);
     await waitFor(() => lists.length === 1, 5000, 'the first list');
@@ -92,6 +92,9 @@ describeIf(gpuFacilityMissing())('isolator-gpu Configure', () => {
 
     const missing = await configure({ nvidia_smi: '/nonexistent/nvidia-smi' });
     expect(missing.lines.join('\n')).toMatch(/no NVIDIA driver answers \(\/nonexistent\/nvidia-smi is not installed \(not found\)\)/);
+    smi.use('driver-unreachable.txt');
+    const blocked = await configure({ nvidia_smi: smi.path });
+    expect(blocked.lines.join('\n')).toMatch(/no NVIDIA driver answers \(Failed to initialize NVML: GPU access blocked by the operating system\): no GPUs are offered/);
     smi.use('four-gpus-v100.csv');
   });
 
@@ -131,6 +134,31 @@ describeIf(gpuFacilityMissing())('isolator-gpu Configure', () => {
     expect(s.iso.table.all.map((g) => g.index)).toEqual([1, 3]);
     const off = await configure({ nvidia_smi: smi.path, devices: [] });
     expect(off.lines.join('\n')).toMatch(/the devices parameter is empty: GPU discovery is off/);
+  });
+
+  it('takes minor numbers from nvidia-smi -q without the proc files, and offers no GPU whose minor it cannot find', async () => {
+    smi.minorsAt('smi-q');
+    try {
+      const q = await configure({ nvidia_smi: smi.path });
+      expect(q.iso.table.all.map((g) => [g.index, g.minor])).toEqual([[0, 0], [1, 1], [2, 2], [3, 3]]);
+      expect(q.warnings).toEqual([]);
+      expect(smi.qRuns()).toBe(1);
+
+      smi.minorsAt('nowhere');
+      const none = await configure({ nvidia_smi: smi.path });
+      expect(none.lines.join('\n')).toMatch(/managing no GPUs: advertising none/);
+      expect(none.warnings).toHaveLength(4);
+      expect(none.warnings[1]).toMatch(new RegExp(`^GPU 1 at 00000000:1C:00.0 \\(${FOUR_UUIDS[1]}\\) has no usable minor number \\(not in .*/gpus/\\*/information; not in .* -q\\): .*cannot be isolated and is not offered$`));
+      const err = await failure(none.client.prepare({ value: 'nominor' }, { resources: gpus(1) }));
+      expect(err.code).toBe('GPU_UNAVAILABLE');
+      // Naming such a GPU in the devices list says why it was not found.
+      expect(await refused({ nvidia_smi: smi.path, devices: [1] })).toMatchObject({
+        code: 'GPU_DEVICES_INVALID',
+        message: expect.stringMatching(/names GPU 1, which nvidia-smi does not list \(it lists: none\): fix the devices parameter \(discovery also said: GPU 0 at .* has no usable minor number/),
+      });
+    } finally {
+      smi.minorsAt('proc');
+    }
   });
 
   it('refuses a cgroup v2 host when there are GPUs to isolate, and only warns when there are none', async () => {
@@ -176,7 +204,7 @@ describeIf(gpuFacilityMissing())('isolator-gpu Configure', () => {
 
   it('refuses nvidia-smi output that is not a GPU list', async () => {
     smi.useText('Segmentation fault (core dumped)\n', 139);
-    expect(await refused({ nvidia_smi: smi.path })).toMatchObject({ code: 'GPU_DISCOVERY_FAILED', message: expect.stringMatching(/where a GPU line of 8 fields/) });
+    expect(await refused({ nvidia_smi: smi.path })).toMatchObject({ code: 'GPU_DISCOVERY_FAILED', message: expect.stringMatching(/where a GPU line of 7 fields/) });
     smi.use('four-gpus-v100.csv');
   });
 });

@@ -22,7 +22,7 @@ describeIf(gpuFacilityMissing())('isolator-gpu conformance', () => {
     const report = await runConformance({
       kind: 'isolator',
       module: { command: process.execPath, args: [MODULE] },
-      parameters: { nvidia_smi: smi.path, dev_root: devRoot, root, health_poll_interval_ms: 0, driver_volume: 'off' },
+      parameters: { nvidia_smi: smi.path, proc_driver_nvidia: smi.proc, dev_root: devRoot, root, health_poll_interval_ms: 0, driver_volume: 'off' },
     });
     expect(report.results.filter((r) => r.status === 'fail').map((r) => `${r.id}: ${r.message}`)).toEqual([]);
     expect(report.results.find((r) => r.id === 'watch-resources')?.status).toBe('pass');

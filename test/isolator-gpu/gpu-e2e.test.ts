@@ -1,6 +1,6 @@
 // GPUs end to end: a real master (allocator-drf module), a `tessera agent` with the bundled GPU module
-// (`--isolation=posix/cpu,posix/mem,gpu`, a fake nvidia-smi listing four GPUs, device nodes made by
-// mknod), a second agent without GPUs, and frameworks through the scheduler client. A framework
+// (`--isolation=posix/cpu,posix/mem,gpu`, a fake nvidia-smi listing four GPUs whose minor numbers a fake
+// /proc/driver/nvidia gives, device nodes made by mknod), a second agent without GPUs, and frameworks through the scheduler client. A framework
 // without GPU_RESOURCES is never offered `gpus`; tasks see exactly their GPUs (environment,
 // `nvidia-smi -L`, EPERM/ENXIO on the nodes); 0.5 GPU is TASK_ERROR; after `kill -9` of the agent and
 // the module, the assignments and the denials hold and the one free GPU goes to the next task;
@@ -85,7 +85,7 @@ describeIf(gpuFacilityMissing())('GPUs through a real master and agent', () => {
     probe = writeProbe();
     workDir = tempDir();
     const plainDir = tempDir();
-    const modules = writeModulesJson({ modules: [{ name: 'gpu', file: MODULE, parameters: { nvidia_smi: smi.path, dev_root: devRoot, root, health_poll_interval_ms: 0, library_dirs: [libs] } }] });
+    const modules = writeModulesJson({ modules: [{ name: 'gpu', file: MODULE, parameters: { nvidia_smi: smi.path, proc_driver_nvidia: smi.proc, dev_root: devRoot, root, health_poll_interval_ms: 0, library_dirs: [libs] } }] });
     dirs.push(devRoot, smi.dir, libs, path.dirname(probe), workDir, plainDir, path.dirname(modules));
     agent = new AgentProcess({ master: master.address, workDir, resources: 'cpus:4;mem:4096;disk:1000', flags: [`--modules=${modules}`, '--isolation=posix/cpu,posix/mem,gpu'] });
     agentId = await agent.start();

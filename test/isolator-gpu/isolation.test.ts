@@ -58,7 +58,7 @@ describeIf(gpuFacilityMissing())('isolator-gpu on the v1 devices cgroup', () => 
     dirs.push(devRoot, smi.dir, path.dirname(probe), libs, stateDir, path.dirname(procDevices));
     const log = { debug() {}, info: (m: string) => void lines.push(m), warn: (m: string) => void lines.push(m), error: (m: string) => void lines.push(m) };
     mod = await serveInProcess(gpuModule({ onConfigured: (i) => (iso = i) }), {
-      parameters: { nvidia_smi: smi.path, dev_root: devRoot, root, health_poll_interval_ms: 0, library_dirs: [libs], proc_devices: procDevices, driver_volume: 'env' },
+      parameters: { nvidia_smi: smi.path, dev_root: devRoot, root, health_poll_interval_ms: 0, library_dirs: [libs], proc_devices: procDevices, proc_driver_nvidia: smi.proc, driver_volume: 'env' },
       stateDir,
       log,
     });
@@ -72,7 +72,8 @@ describeIf(gpuFacilityMissing())('isolator-gpu on the v1 devices cgroup', () => 
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
 
-  it('says at Configure what it manages, and advertises the four GPUs with their devices', async () => {
+  it('says at Configure what it manages (minor numbers from the driver\'s proc files), and advertises the four GPUs with their devices', async () => {
+    expect(smi.qRuns()).toBe(0);
     expect(lines.join('\n')).toMatch(/managing 4 GPU\(s\) \(nvidia-smi\): GPU 0 \(minor 0, GPU-8f6e2b1c-[^)]*\) Tesla V100-SXM2-16GB HEALTHY/);
     expect(lines.join('\n')).toMatch(/driver volume at .*nvidia-volume/);
     const first = await firstList();
@@ -175,6 +176,12 @@ describeIf(gpuFacilityMissing())('isolator-gpu on the v1 devices cgroup', () => 
     smi.use('four-gpus-v100.csv');
     expect(await iso.pollHealth()).toBe(true);
     await waitFor(() => gpuCount(lists.at(-1)) === 4, 5000, 'gpus 4 once healthy again');
+    // Polls reuse the minor numbers Configure found: no nvidia-smi -q, even without the proc files.
+    smi.minorsAt('nowhere');
+    expect(await iso.pollHealth()).toBe(false);
+    expect(iso.table.all.map((g) => g.health)).toEqual(['HEALTHY', 'HEALTHY', 'HEALTHY', 'HEALTHY']);
+    expect(smi.qRuns()).toBe(0);
+    smi.minorsAt('proc');
   });
 
   describe('with the cgroups module isolating devices (allow-list cgroups)', () => {

@@ -32,7 +32,7 @@ describeIf(gpuFacilityMissing())('isolator-gpu after kill -9 of the module', () 
     const smi = fakeNvidiaSmi(devRoot);
     const probe = writeProbe();
     const stateDir = tempDir();
-    const modules = writeModulesJson({ modules: [{ name: 'gpu', file: MODULE, parameters: { nvidia_smi: smi.path, dev_root: devRoot, root, health_poll_interval_ms: 0, driver_volume: 'off' }, timeouts: { call: '10s' } }] });
+    const modules = writeModulesJson({ modules: [{ name: 'gpu', file: MODULE, parameters: { nvidia_smi: smi.path, proc_driver_nvidia: smi.proc, dev_root: devRoot, root, health_poll_interval_ms: 0, driver_volume: 'off' }, timeouts: { call: '10s' } }] });
     dirs.push(devRoot, smi.dir, path.dirname(probe), stateDir, path.dirname(modules));
     const { log, lines } = captureLog();
     host = new ModuleHost({ config: loadModulesJson(modules), log, stateDir });

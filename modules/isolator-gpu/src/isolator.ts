@@ -16,7 +16,8 @@ import type { CheckpointStore } from './allocation/checkpoint';
 import type { ControlDevice } from './discovery/device-nodes';
 import { gpuId, gpuLabel, type Gpu } from './discovery/gpu';
 import { refreshHealth, type Inventory } from './discovery/inventory';
-import { discover, queryUsage, type GpuUsage } from './discovery/nvidia-smi';
+import { discover } from './discovery/discover';
+import { queryUsage, type GpuUsage } from './discovery/nvidia-smi';
 import { gpuError, taskInvalid } from './errors';
 import type { DevicesCgroup } from './isolation/devices-cgroup';
 import type { DriverVolume } from './isolation/driver-volume';
@@ -312,7 +313,8 @@ export class GpuIsolator {
       let found;
       if (inventory.source === 'nvidia-smi') {
         try {
-          found = await discover({ nvidiaSmi: settings.nvidiaSmi, timeoutMs: settings.commandTimeoutMs });
+          const knownMinors = this.table.all.flatMap((g) => (g.pciBusId ? [{ pciBusId: g.pciBusId, minor: g.minor }] : []));
+          found = await discover({ nvidiaSmi: settings.nvidiaSmi, timeoutMs: settings.commandTimeoutMs, procDriverNvidia: settings.procDriverNvidia, knownMinors });
         } catch (err) {
           log.warn(`health poll: ${(err as Error).message}`);
           return false;

@@ -15,7 +15,7 @@ import { CheckpointStore } from './allocation/checkpoint';
 import { controlDevices, readProcDevices } from './discovery/device-nodes';
 import { gpuLabel } from './discovery/gpu';
 import { selectGpus } from './discovery/inventory';
-import { discover, type Discovery } from './discovery/nvidia-smi';
+import { discover, type Discovery } from './discovery/discover';
 import { DevicesCgroup } from './isolation/devices-cgroup';
 import { buildDriverVolume, type DriverVolume } from './isolation/driver-volume';
 import { GpuIsolator } from './isolator';
@@ -38,13 +38,13 @@ export function gpuModule(options: GpuModuleOptions = {}): ModuleDefinition<GpuP
   return {
     name: 'isolator-gpu',
     version: pkg.version,
-    description: 'NVIDIA GPUs: discovery through nvidia-smi, whole-GPU allocation kept across restarts, devices cgroup isolation, driver volume, usage',
+    description: 'NVIDIA GPUs: discovery through nvidia-smi (minor numbers from the driver), whole-GPU allocation kept across restarts, devices cgroup isolation, driver volume, usage',
     parameters: PARAMETERS_SCHEMA,
     async configure(ctx) {
       const settings = resolveParameters(ctx.parameters ?? {}, ctx.stateDir);
       const warnings: string[] = [];
       const found: Discovery =
-        settings.devices?.length === 0 ? { kind: 'gpus', gpus: [], lost: [], warnings: [] } : await discover({ nvidiaSmi: settings.nvidiaSmi, timeoutMs: settings.commandTimeoutMs });
+        settings.devices?.length === 0 ? { kind: 'gpus', gpus: [], lost: [], warnings: [] } : await discover({ nvidiaSmi: settings.nvidiaSmi, timeoutMs: settings.commandTimeoutMs, procDriverNvidia: settings.procDriverNvidia });
       if (found.kind === 'gpus') warnings.push(...found.warnings);
       const inventory = selectGpus(found, settings.devices, settings.devRoot);
       for (const note of inventory.notes) ctx.log.info(note);

@@ -16,6 +16,7 @@ describe('isolator-gpu parameters', () => {
       libraryDirs: undefined,
       stateDir: '/var/lib/tessera/modules/gpu',
       procDevices: '/proc/devices',
+      procDriverNvidia: '/proc/driver/nvidia',
     });
     expect(resolveParameters({ state_dir: '/srv/gpu' }, '/core').stateDir).toBe('/srv/gpu');
     expect(resolveParameters({}, '').stateDir).toBeUndefined();
@@ -30,6 +31,7 @@ describe('isolator-gpu parameters', () => {
     expect(() => resolveParameters({ devices: [255] })).toThrow(/parameter devices\[0\]: must be a GPU index from 0 to 254 or a UUID/);
     expect(() => resolveParameters({ devices: ['gpu1'] })).toThrow(/devices\[0\]/);
     expect(() => resolveParameters({ dev_root: 'dev' })).toThrow(/parameter dev_root: must be an absolute path, not "dev"/);
+    expect(() => resolveParameters({ proc_driver_nvidia: 'proc/driver/nvidia' })).toThrow(/parameter proc_driver_nvidia: must be an absolute path, not "proc\/driver\/nvidia"/);
     expect(() => resolveParameters({ root: '../x' })).toThrow(/parameter root: "..\/x" is not a cgroup name/);
     expect(() => resolveParameters({ health_poll_interval_ms: -1 })).toThrow(/health_poll_interval_ms: must be a whole number from 0/);
     expect(() => resolveParameters({ driver_volume: 'maybe' as never })).toThrow(/driver_volume: must be "auto", "mount", "env" or "off"/);
@@ -39,7 +41,7 @@ describe('isolator-gpu parameters', () => {
 
   it('has a schema property for every parameter it reads', () => {
     expect(Object.keys(PARAMETERS_SCHEMA.properties as object).sort()).toEqual(
-      ['cgroup_root', 'command_timeout_ms', 'dev_root', 'devices', 'driver_volume', 'driver_volume_path', 'health_poll_interval_ms', 'ldconfig', 'library_dirs', 'nvidia_smi', 'proc_devices', 'root', 'state_dir'].sort(),
+      ['cgroup_root', 'command_timeout_ms', 'dev_root', 'devices', 'driver_volume', 'driver_volume_path', 'health_poll_interval_ms', 'ldconfig', 'library_dirs', 'nvidia_smi', 'proc_devices', 'proc_driver_nvidia', 'root', 'state_dir'].sort(),
     );
   });
 });

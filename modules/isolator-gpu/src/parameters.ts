@@ -39,6 +39,8 @@ export interface GpuParameters {
   state_dir?: string;
   /** Where to read character device majors (nvidia-uvm's). */
   proc_devices?: string;
+  /** The NVIDIA driver's proc directory, whose gpus/<bus id>/information files give the GPUs' minor numbers. */
+  proc_driver_nvidia?: string;
 }
 
 /** GpuSettings are the parameters resolved and checked. */
@@ -56,6 +58,7 @@ export interface GpuSettings {
   libraryDirs: string[] | undefined;
   stateDir: string | undefined;
   procDevices: string;
+  procDriverNvidia: string;
 }
 
 /** DEFAULT_ROOT is the cgroups module's default root, so both modules meet in one cgroup. */
@@ -94,6 +97,12 @@ export const PARAMETERS_SCHEMA: Record<string, unknown> = {
     library_dirs: { description: "Look for the driver's libraries only in these directories, not through ldconfig.", type: 'array', items: { type: 'string', pattern: '^/' } },
     state_dir: { description: "Directory for the assignment checkpoint and the driver volume; default: the one the core gives the module (<agent work_dir>/modules/<name>).", type: 'string', pattern: '^/' },
     proc_devices: { description: "File listing character device majors (nvidia-uvm's major comes from it).", type: 'string', pattern: '^/', default: '/proc/devices' },
+    proc_driver_nvidia: {
+      description: "The NVIDIA driver's proc directory: each GPU's minor number (its /dev/nvidia<minor> node) is read from gpus/<bus id>/information there, else from nvidia-smi -q.",
+      type: 'string',
+      pattern: '^/',
+      default: '/proc/driver/nvidia',
+    },
   },
 };
 
@@ -143,6 +152,7 @@ export function resolveParameters(p: GpuParameters = {}, stateDir?: string): Gpu
     }),
     stateDir: p.state_dir !== undefined ? abs('state_dir', '/') : stateDir || undefined,
     procDevices: abs('proc_devices', '/proc/devices'),
+    procDriverNvidia: abs('proc_driver_nvidia', '/proc/driver/nvidia'),
   };
 }
 

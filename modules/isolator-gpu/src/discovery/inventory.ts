@@ -12,7 +12,8 @@
 import { gpuError } from '../errors';
 import { gpuNode, nodeNumbers } from './device-nodes';
 import { gpuLabel, NVIDIA_MAJOR, type Gpu } from './gpu';
-import { sameBus, type Discovery } from './nvidia-smi';
+import type { Discovery } from './discover';
+import { sameBus } from './nvidia-smi';
 
 /** DeviceRef is one entry of the `devices` parameter: an index (a minor without a driver) or a UUID. */
 export type DeviceRef = number | string;
@@ -53,7 +54,8 @@ export function selectGpus(found: Discovery, requested: DeviceRef[] | undefined,
     const g = typeof r === 'number' ? found.gpus.find((x) => x.index === r) : found.gpus.find((x) => x.uuid?.toLowerCase() === r.toLowerCase());
     if (!g) {
       const listed = found.gpus.map((x) => `${x.index}${x.uuid ? ` (${x.uuid})` : ''}`).join(', ') || 'none';
-      throw gpuError('GPU_DEVICES_INVALID', `the devices parameter names GPU ${JSON.stringify(r)}, which nvidia-smi does not list (it lists: ${listed}): fix the devices parameter`);
+      const said = found.warnings.length ? ` (discovery also said: ${found.warnings.join('; ')})` : '';
+      throw gpuError('GPU_DEVICES_INVALID', `the devices parameter names GPU ${JSON.stringify(r)}, which nvidia-smi does not list (it lists: ${listed}): fix the devices parameter${said}`);
     }
     if (chosen.has(g.index)) throw gpuError('GPU_DEVICES_INVALID', `the devices parameter names ${gpuLabel(g)} twice (by index and by UUID): list each GPU once`);
     chosen.set(g.index, g);

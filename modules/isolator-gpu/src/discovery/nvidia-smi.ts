@@ -1,6 +1,6 @@
 /**
- * GPU discovery and usage through `nvidia-smi --query-gpu=... --format=csv,noheader,nounits`: running it
- * and reading its answers robustly. nvidia-smi prints one line per GPU, fields separated by ", ", with
+ * Running nvidia-smi and reading its `--query-gpu=... --format=csv,noheader,nounits` answers robustly
+ * (discovery rows, health, usage). nvidia-smi prints one line per GPU, fields separated by ", ", with
  * bracketed markers instead of values: "[N/A]" and "[Not Supported]" mean "no such figure here";
  * anything else in brackets ("[GPU requires reset]", "[Unknown Error]") is an error of that GPU. A GPU
  * the driver cannot talk to at all is a line "Unable to determine the device handle for GPU <bus id>:
@@ -14,20 +14,24 @@
  *   "fallen off the bus" and the like).
  * - HEALTHY otherwise; "[N/A]" (no ECC on a GeForce, no page retirement on a newer GPU) is no signal.
  *
+ * The minor number of a GPU's /dev/nvidia<minor> node is not a --query-gpu field (nvidia-smi refuses
+ * "minor_number": it only appears in `nvidia-smi -q`): {@link gpuOfRow} takes it from the caller, which
+ * finds it by PCI bus id (minor-numbers.ts; discover.ts puts the two together).
+ *
  * ```ts
- * const found = await discover({ nvidiaSmi: 'nvidia-smi', timeoutMs: 10_000 });
- * if (found.kind === 'no-driver') log.info(`no NVIDIA driver: ${found.reason}`);
- * else for (const g of found.gpus) console.log(g.index, g.minor, g.uuid, g.health);
+ * const run = await runNvidiaSmi('nvidia-smi', [`--query-gpu=${DISCOVERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits'], 10_000);
+ * const answer = readRun(run, 'nvidia-smi', DISCOVERY_FIELDS);
+ * if (answer.kind === 'rows') for (const row of answer.rows) console.log(row.index, row.uuid, row['pci.bus_id']);
  * ```
  */
 import { execFile } from 'node:child_process';
 import { gpuError } from '../errors';
-import type { Gpu } from './gpu';
+import { HIGHEST_GPU_MINOR, type Gpu } from './gpu';
 
 /** DISCOVERY_FIELDS are the --query-gpu fields of discovery and health polls, in this order. */
-export const DISCOVERY_FIELDS = ['index', 'minor_number', 'uuid', 'name', 'memory.total', 'pci.bus_id', 'retired_pages.pending', 'ecc.errors.uncorrected.volatile.total'] as const;
+export const DISCOVERY_FIELDS = ['index', 'uuid', 'name', 'memory.total', 'pci.bus_id', 'retired_pages.pending', 'ecc.errors.uncorrected.volatile.total'] as const;
 /** BASIC_FIELDS are asked for instead when an old nvidia-smi refuses a health field. */
-export const BASIC_FIELDS = DISCOVERY_FIELDS.slice(0, 6);
+export const BASIC_FIELDS = DISCOVERY_FIELDS.slice(0, 5);
 /** USAGE_FIELDS are the --query-gpu fields of Usage. */
 export const USAGE_FIELDS = ['uuid', 'utilization.gpu', 'memory.used', 'memory.total'] as const;
 
@@ -37,10 +41,14 @@ export interface LostGpu {
   reason: string;
 }
 
-/** Discovery is what nvidia-smi said: GPUs, or why there is no driver to ask. */
-export type Discovery =
-  | { kind: 'gpus'; gpus: Gpu[]; lost: LostGpu[]; warnings: string[] }
-  | { kind: 'no-driver'; reason: string };
+/**
+ * SmiAnswer is one --query-gpu run read: its GPU rows and lost GPUs, why there is no driver to ask, or
+ * the line in which nvidia-smi refused a field it does not know (the caller may ask for fewer).
+ */
+export type SmiAnswer =
+  | { kind: 'rows'; rows: Row[]; lost: LostGpu[] }
+  | { kind: 'no-driver'; reason: string }
+  | { kind: 'refused'; line: string };
 
 /** SmiRun is one run of nvidia-smi. */
 export interface SmiRun {
@@ -83,31 +91,25 @@ const LOST = /^Unable to determine the device handle for(?: GPU)?\s*([0-9A-Fa-f]
 const firstLine = (text: string): string => text.split('\n').map((l) => l.trim()).find(Boolean) ?? '';
 
 /**
- * readRun turns one discovery run into a {@link Discovery}; `fields` are the fields asked for. Throws
- * GPU_DISCOVERY_FAILED for output it cannot read, and returns undefined when nvidia-smi refused one of
- * the fields (the caller asks again with {@link BASIC_FIELDS}).
+ * readRun reads one --query-gpu run; `fields` are the fields asked for. Throws GPU_DISCOVERY_FAILED for
+ * output it cannot read; a refused field is an answer (`refused`: the caller asks again with
+ * {@link BASIC_FIELDS}).
  */
-export function readRun(run: SmiRun, binary: string, fields: readonly string[]): Discovery | undefined {
+export function readRun(run: SmiRun, binary: string, fields: readonly string[]): SmiAnswer {
   if (run.error?.code === 'ENOENT') return { kind: 'no-driver', reason: `${binary} is not installed (not found${binary.includes('/') ? '' : ' on PATH'})` };
   if (run.error?.killed) throw gpuError('GPU_DISCOVERY_FAILED', `${binary} did not answer within the timeout (a hung driver?): check the GPUs with nvidia-smi by hand, or raise command_timeout_ms`);
   if (run.error) throw gpuError('GPU_DISCOVERY_FAILED', `${binary} cannot be run: ${run.error.code ?? ''} ${run.error.message}: fix the nvidia_smi parameter or the file's permissions`);
   const text = `${run.stdout}\n${run.stderr}`;
   const noDriver = text.split('\n').find((l) => NO_DRIVER.some((re) => re.test(l)));
   if (noDriver) return { kind: 'no-driver', reason: noDriver.trim() };
-  if (FIELD_REFUSED.test(text)) return undefined;
-  if (NO_DEVICES.test(text)) return { kind: 'gpus', gpus: [], lost: [], warnings: [] };
+  const refused = text.split('\n').find((l) => FIELD_REFUSED.test(l));
+  if (refused) return { kind: 'refused', line: refused.trim() };
+  if (NO_DEVICES.test(text)) return { kind: 'rows', rows: [], lost: [] };
   const parsed = parseQueryOutput(run.stdout, fields);
   if (parsed.rows.length === 0 && parsed.lost.length === 0 && run.code !== 0) {
     throw gpuError('GPU_DISCOVERY_FAILED', `${binary} exited with status ${run.code} and listed no GPU: "${firstLine(text)}": check the driver (nvidia-smi by hand); list the GPUs in the devices parameter to run without discovery`);
   }
-  const warnings: string[] = [];
-  const gpus: Gpu[] = [];
-  for (const row of parsed.rows) {
-    const g = gpuOfRow(row);
-    if (typeof g === 'string') warnings.push(g);
-    else gpus.push(g);
-  }
-  return { kind: 'gpus', gpus, lost: parsed.lost, warnings };
+  return { kind: 'rows', ...parsed };
 }
 
 /** Row is one GPU line of a query, by field name. */
@@ -164,14 +166,29 @@ export function numberOf(v: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** gpuOfRow makes a GPU of a discovery row, or explains in a warning why the row cannot be used. */
-export function gpuOfRow(row: Row): Gpu | string {
+/** busIdOf is a row's PCI bus id, undefined when it reads a marker ("[N/A]", "[GPU requires reset]"). */
+export function busIdOf(row: Row): string | undefined {
+  const bus = row['pci.bus_id'];
+  return bus && !absent(bus) && !errorMarker(bus) ? bus : undefined;
+}
+
+/**
+ * gpuOfRow makes a GPU of a discovery row and the minor number found for its bus id, or explains in a
+ * warning why the row cannot be used; `noMinor` says where the minor number was looked for.
+ *
+ * ```ts
+ * gpuOfRow({ index: '0', uuid: 'GPU-8856...', 'pci.bus_id': '00000000:00:06.0', ... }, 0);   // { index: 0, minor: 0, ... }
+ * gpuOfRow(row, undefined, 'not in nvidia-smi -q');   // "GPU 0 at ... has no usable minor number (not in nvidia-smi -q): ..."
+ * ```
+ */
+export function gpuOfRow(row: Row, minor: number | undefined, noMinor = 'none was found for its PCI bus id'): Gpu | string {
   const index = numberOf(row.index);
-  const minor = numberOf(row.minor_number);
-  const where = row['pci.bus_id'] && !absent(row['pci.bus_id']) ? ` at ${row['pci.bus_id']}` : '';
+  const where = busIdOf(row) ? ` at ${busIdOf(row)}` : '';
   if (index === undefined || !Number.isInteger(index)) return `nvidia-smi lists a GPU${where} without an index ("${row.index}"): it is not offered`;
-  if (minor === undefined || !Number.isInteger(minor) || minor < 0 || minor > 254) {
-    return `GPU ${index}${where} has no usable minor number ("${row.minor_number}"): it cannot be isolated and is not offered`;
+  if (minor === undefined || !Number.isInteger(minor) || minor < 0 || minor > HIGHEST_GPU_MINOR) {
+    const why = minor === undefined ? noMinor : `${minor} is not a GPU minor (0-${HIGHEST_GPU_MINOR})`;
+    const uuid = absent(row.uuid) || errorMarker(row.uuid) ? '' : ` (${row.uuid})`;
+    return `GPU ${index}${where}${uuid} has no usable minor number (${why}): its /dev/nvidia<minor> node is unknown, so it cannot be isolated and is not offered`;
   }
   const problems: string[] = [];
   for (const [field, value] of Object.entries(row)) {
@@ -205,20 +222,10 @@ export function sameBus(a: string | undefined, b: string | undefined): boolean {
   return norm(a) === norm(b);
 }
 
-/** DiscoverOptions say how to run nvidia-smi. */
-export interface DiscoverOptions {
+/** SmiOptions say how to run nvidia-smi. */
+export interface SmiOptions {
   nvidiaSmi: string;
   timeoutMs: number;
-}
-
-/** discover asks nvidia-smi for the GPUs and their health (again with fewer fields if it is old). */
-export async function discover(opts: DiscoverOptions): Promise<Discovery> {
-  const ask = (fields: readonly string[]) => runNvidiaSmi(opts.nvidiaSmi, [`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits'], opts.timeoutMs);
-  const full = readRun(await ask(DISCOVERY_FIELDS), opts.nvidiaSmi, DISCOVERY_FIELDS);
-  if (full) return full;
-  const basic = readRun(await ask(BASIC_FIELDS), opts.nvidiaSmi, BASIC_FIELDS);
-  if (basic) return { ...basic, ...(basic.kind === 'gpus' && { warnings: [...basic.warnings, `${opts.nvidiaSmi} does not know retired_pages.pending or ecc.errors.uncorrected.volatile.total (an old driver): health is only what its error markers say`] }) };
-  throw gpuError('GPU_DISCOVERY_FAILED', `${opts.nvidiaSmi} refuses the basic query fields ${BASIC_FIELDS.join(',')}: the driver is too old for this module (it needs minor_number, R340 or later)`);
 }
 
 /** GpuUsage is one GPU's figures at one moment. */
@@ -230,7 +237,7 @@ export interface GpuUsage {
 }
 
 /** queryUsage asks nvidia-smi for utilisation and memory of every GPU, by UUID; empty when it cannot say. */
-export async function queryUsage(opts: DiscoverOptions): Promise<Map<string, GpuUsage>> {
+export async function queryUsage(opts: SmiOptions): Promise<Map<string, GpuUsage>> {
   const run = await runNvidiaSmi(opts.nvidiaSmi, [`--query-gpu=${USAGE_FIELDS.join(',')}`, '--format=csv,noheader,nounits'], opts.timeoutMs);
   const out = new Map<string, GpuUsage>();
   if (run.error) return out;
