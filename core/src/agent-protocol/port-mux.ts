@@ -1,19 +1,19 @@
 /**
  * One TCP port for the master's HTTP APIs and the agent protocol (gRPC), as Mesos serves everything on
  * 5050: the first bytes of each connection decide. A connection that opens with the HTTP/2 client
- * preface (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`, what every gRPC client sends first) goes to the grpc-js
- * Server; anything else goes to the Node http.Server, with the bytes read so far put back.
+ * preface (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`, what every gRPC client sends first) goes to the agent
+ * link's HTTP/2 server; anything else goes to the Node http.Server, with the bytes read so far put back.
  *
  * ```ts
- * const listener = await listenShared({ host: '0.0.0.0', port: 5050, http: httpServer, grpc: link.grpcServer });
+ * const listener = await listenShared({ host: '0.0.0.0', port: 5050, http: httpServer, agents: link.http2Server });
  * log.info(`master listening on ${listener.address}`);
  * // ...
  * await listener.close();
  * ```
  * HTTP/1 requests are told apart at their first byte, so a short request never waits for 24 bytes.
  */
-import * as grpc from '@grpc/grpc-js';
 import type http from 'node:http';
+import type http2 from 'node:http2';
 import net from 'node:net';
 import { TesseraError } from '../errors';
 import { createLog, type Log } from '../log';
@@ -29,8 +29,8 @@ export interface SharedListenOptions {
   port: number;
   /** http receives every connection that is not HTTP/2; it need not listen itself. */
   http: http.Server;
-  /** grpc receives HTTP/2 connections through a connection injector; it need not be bound. */
-  grpc: grpc.Server;
+  /** agents receives the HTTP/2 connections (the agent protocol's gRPC); it need not listen itself. */
+  agents: http2.Http2Server;
   log?: Log;
   /** peekTimeoutMs drops a connection that sends nothing decisive for this long (default 30 s). */
   peekTimeoutMs?: number;
@@ -64,7 +64,6 @@ export interface SharedListener {
 export function listenShared(opts: SharedListenOptions): Promise<SharedListener> {
   const log = opts.log ?? createLog({ component: 'listener' });
   const peekTimeoutMs = opts.peekTimeoutMs ?? 30_000;
-  const injector = opts.grpc.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const sockets = new Set<net.Socket>();
 
   const route = (socket: net.Socket): void => {
@@ -100,7 +99,7 @@ export function listenShared(opts: SharedListenOptions): Promise<SharedListener>
       socket.pause();
       socket.unshift(seen);
       if (isHttp2) {
-        injector.injectConnection(socket); // the HTTP/2 session reads the put-back bytes itself
+        opts.agents.emit('connection', socket); // the HTTP/2 session reads the put-back bytes itself
       } else {
         opts.http.emit('connection', socket);
         socket.resume(); // the HTTP parser reads the socket's handle directly; the put-back bytes reach it as 'data'
@@ -115,7 +114,6 @@ export function listenShared(opts: SharedListenOptions): Promise<SharedListener>
   const server = net.createServer({ pauseOnConnect: false }, route);
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      injector.destroy();
       reject(listenError(err, opts.host, opts.port));
     });
     server.listen({ port: opts.port, host: opts.host, backlog: opts.backlog ?? DEFAULT_BACKLOG }, () => {
@@ -130,7 +128,6 @@ export function listenShared(opts: SharedListenOptions): Promise<SharedListener>
         close: () =>
           (closing ??= new Promise<void>((done) => {
             server.close(() => done());
-            injector.destroy();
             for (const socket of sockets) socket.destroy();
           })),
       });

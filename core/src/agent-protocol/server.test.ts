@@ -2,10 +2,11 @@
 // crashes, and an agent that stops reading.
 import * as grpc from '@grpc/grpc-js';
 import { spawn, type ChildProcess } from 'node:child_process';
+import http2 from 'node:http2';
 import { destroyClients, newClient, rawConnect, startTestMaster, waitFor, type TestMaster } from '../../../test/support/test-master';
 import type { DisconnectedEvent } from './client';
 import { PROTOCOL_METADATA, PROTOCOL_VERSION, type MasterMessage } from './messages';
-import { checkAgentProtocol, decodeMasterMessage, encodeAgentMessage } from './protocol';
+import { CONNECT_PATH, MAX_MESSAGE_BYTES, checkAgentProtocol, decodeMasterMessage, encodeAgentMessage } from './protocol';
 
 const REGISTER = { register: { agent_info: { hostname: 'node-1' } } };
 
@@ -118,6 +119,105 @@ describe('malformed messages', () => {
     expect(master.disconnects).toHaveLength(0);
     call.cancel();
     client.close();
+  });
+});
+
+/** h2Request opens a stream with a plain HTTP/2 client (no gRPC library), to send exactly the bytes a test needs. */
+function h2Request(address: string, headers: http2.OutgoingHttpHeaders) {
+  const session = http2.connect(`http://${address}`);
+  session.on('error', () => undefined);
+  const stream = session.request({ ':method': 'POST', ':path': CONNECT_PATH, 'content-type': 'application/grpc', te: 'trailers', [PROTOCOL_METADATA]: PROTOCOL_VERSION, ...headers });
+  stream.on('error', () => undefined);
+  const answer = new Promise<{ headers: http2.IncomingHttpHeaders; trailers: http2.IncomingHttpHeaders; body: Buffer }>((resolve) => {
+    let head: http2.IncomingHttpHeaders = {};
+    let trailers: http2.IncomingHttpHeaders = {};
+    const body: Buffer[] = [];
+    const done = () => resolve({ headers: head, trailers, body: Buffer.concat(body) });
+    stream.on('response', (h) => (head = h));
+    // The master ends its side (trailers, or a trailers-only answer); this client never ends its own.
+    stream.on('trailers', (t) => {
+      trailers = t;
+      done();
+    });
+    stream.on('data', (c: Buffer) => body.push(c));
+    stream.on('end', done);
+    stream.on('close', done);
+  });
+  return { session, stream, answer };
+}
+
+/** grpcFrame is one gRPC message on the wire: compressed flag, 4-byte length, the bytes. */
+function grpcFrame(bytes: Buffer, compressed = 0): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix[0] = compressed;
+  prefix.writeUInt32BE(bytes.length, 1);
+  return Buffer.concat([prefix, bytes]);
+}
+
+describe('gRPC framing on HTTP/2', () => {
+  test('messages split across DATA frames at any byte, prefix included, arrive whole and in order', async () => {
+    master = await startTestMaster();
+    const { session, stream } = h2Request(master.address, {});
+    const wire = Buffer.concat([grpcFrame(encodeAgentMessage(REGISTER)), grpcFrame(encodeAgentMessage({ pong: { seq: 1 } })), grpcFrame(encodeAgentMessage({ pong: { seq: 2 } }))]);
+    for (let at = 0; at < wire.length; at += 3) {
+      stream.write(wire.subarray(at, at + 3));
+      await new Promise((r) => setImmediate(r)); // separate DATA frames
+    }
+    await waitFor(() => master.messages.length === 3, 'three messages');
+    expect(master.messages.map((m) => m.msg)).toEqual([REGISTER, { pong: { seq: 1 } }, { pong: { seq: 2 } }]);
+    expect(master.disconnects).toHaveLength(0);
+    session.destroy();
+  });
+
+  test('a compressed message, an oversized length, another method and a request that is not gRPC are each refused, the master serving on', async () => {
+    master = await startTestMaster();
+    const compressed = h2Request(master.address, {});
+    compressed.stream.write(grpcFrame(encodeAgentMessage(REGISTER), 1));
+    const c = await compressed.answer;
+    expect(c.trailers['grpc-status']).toBe(String(grpc.status.INTERNAL));
+    expect(decodeURIComponent(String(c.trailers['grpc-message']))).toMatch(/sent a compressed message; the agent protocol does not use compression/);
+    compressed.session.destroy();
+
+    const huge = h2Request(master.address, {});
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(MAX_MESSAGE_BYTES + 1, 1);
+    huge.stream.write(prefix);
+    const h = await huge.answer;
+    expect(h.trailers['grpc-status']).toBe(String(grpc.status.RESOURCE_EXHAUSTED));
+    expect(decodeURIComponent(String(h.trailers['grpc-message']))).toMatch(new RegExp(`sent a message of ${MAX_MESSAGE_BYTES + 1} bytes; the limit is ${MAX_MESSAGE_BYTES}`));
+    huge.session.destroy();
+
+    const other = h2Request(master.address, { ':path': '/tessera.agent.v1.AgentLink/Other' });
+    const o = await other.answer;
+    expect(o.headers['grpc-status']).toBe(String(grpc.status.UNIMPLEMENTED)); // trailers-only answer
+    expect(decodeURIComponent(String(o.headers['grpc-message']))).toBe(`this master serves ${CONNECT_PATH}, not /tessera.agent.v1.AgentLink/Other`);
+    other.session.destroy();
+
+    const notGrpc = h2Request(master.address, { 'content-type': 'application/json' });
+    expect((await notGrpc.answer).headers[':status']).toBe(415);
+    notGrpc.session.destroy();
+
+    expect(master.connects).toHaveLength(2); // only the two gRPC Connect streams became connections
+    const good = newClient();
+    good.connect(master.address);
+    await waitFor(() => good.connected, 'an agent after all that');
+    await good.close();
+  });
+
+  test('a status message with non-ASCII text reaches a grpc-js agent intact', async () => {
+    master = await startTestMaster({
+      onMessage() {
+        throw new Error('agent “node-1” is not welcome: ünïcode and 100% sure');
+      },
+    });
+    const { client, call } = rawConnect(master.address, { [PROTOCOL_METADATA]: PROTOCOL_VERSION });
+    call.on('data', () => undefined);
+    call.write(encodeAgentMessage(REGISTER));
+    const status = await statusOf(call);
+    client.close();
+    expect(status.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(status.details).toBe('agent “node-1” is not welcome: ünïcode and 100% sure');
+    expect(status.metadata.get('tessera-error-code')).toEqual(['TSR_AGENT_REFUSED']);
   });
 });
 

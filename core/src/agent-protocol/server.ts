@@ -1,8 +1,11 @@
 /**
- * The master's side of the agent protocol: the `tessera.agent.v1.AgentLink/Connect` handler on a
- * grpc-js Server. Each agent keeps one bidirectional stream open; the server turns it into an
- * {@link AgentConnection} and hands every decoded message, in order, to the master's
- * {@link AgentLinkHandler}.
+ * The master's side of the agent protocol: `tessera.agent.v1.AgentLink/Connect`, served as gRPC
+ * straight on Node's HTTP/2 server (gRPC's wire format: length-prefixed messages on one HTTP/2 stream,
+ * the status in its trailers). Each agent keeps one bidirectional stream open; the server turns it into
+ * an {@link AgentConnection} and hands every decoded message, in order, to the master's
+ * {@link AgentLinkHandler}. Agents use grpc-js or any gRPC client; the master does without grpc-js's
+ * server, whose per-call machinery (interceptors, metadata objects, a second stream around the HTTP/2
+ * one) cost a third of the CPU of each connection when 10,000 agents re-register at once.
  *
  * ```ts
  * const link = new AgentLinkServer({
@@ -11,12 +14,13 @@
  *   },
  *   onDisconnect(conn, error) { log.warn(`agent ${conn.peer} left`, { error: error?.message }); },
  * }, { log });
- * const listener = await listenShared({ host: '0.0.0.0', port: 5050, http: httpServer, grpc: link.grpcServer });
+ * const listener = await listenShared({ host: '0.0.0.0', port: 5050, http: httpServer, agents: link.http2Server });
  * ```
  *
  * What the server guarantees the handler:
  * - The agent's protocol version was checked first: another major (or none) fails the stream with
  *   FAILED_PRECONDITION naming both versions and what to upgrade; any minor of the same major is taken.
+ *   Another method is UNIMPLEMENTED; a request that is not gRPC is answered 415.
  * - A malformed message ends only that connection, with INVALID_ARGUMENT naming the field; a handler
  *   that throws refuses the agent: a `refused` message with the error's message, then the stream fails.
  * - `onDisconnect` runs exactly once per connection, also after `close()` (on a later microtask, never
@@ -29,13 +33,13 @@ import http2 from 'node:http2';
 import { TesseraError } from '../errors';
 import { createLog, type Log } from '../log';
 import { AGENT_MESSAGE_TYPE, PROTOCOL_METADATA, PROTOCOL_VERSION, agentMessageKind, type AgentMessage, type MasterMessage } from './messages';
-import { MAX_MESSAGE_BYTES, checkAgentProtocol, decodeAgentMessage, encodeMasterMessage, protocolMetadata, serverServiceDefinition } from './protocol';
+import { CONNECT_PATH, MAX_MESSAGE_BYTES, checkAgentProtocol, decodeAgentMessage, encodeMasterMessage } from './protocol';
 
 /** AgentConnection is one agent's stream, as the master sees it. */
 export interface AgentConnection {
   /** id is unique per connection within the server (a reconnecting agent gets a new one). */
   readonly id: number;
-  /** peer is the agent's address as grpc-js gives it, `ip:port` (an IPv6 address without brackets: use remoteAddress for the IP). */
+  /** peer is the agent's address, `ip:port` (an IPv6 address without brackets: use remoteAddress for the IP). */
   readonly peer: string;
   /** remoteAddress is the agent's IP address alone. */
   readonly remoteAddress: string;
@@ -63,8 +67,6 @@ export interface AgentLinkHandler {
 
 /** AgentLinkServerOptions configure an {@link AgentLinkServer}. */
 export interface AgentLinkServerOptions {
-  /** server to register the service on; default a new one (see {@link AgentLinkServer.grpcServer}). */
-  server?: grpc.Server;
   log?: Log;
   /** maxQueuedBytes is how much may wait for one agent before it is cut off (default 16 MiB). */
   maxQueuedBytes?: number;
@@ -73,12 +75,16 @@ export interface AgentLinkServerOptions {
 /** DEFAULT_MAX_QUEUED_BYTES bounds what may wait for one agent that stopped reading. */
 export const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 
-type Call = grpc.ServerDuplexStream<Buffer, Buffer>;
+/** ERROR_CODE_KEY is the trailer carrying a TesseraError's code (as TesseraError.toGrpc() sets it). */
+const ERROR_CODE_KEY = 'tessera-error-code';
+const GRPC_CONTENT_TYPE = 'application/grpc+proto';
+/** The 5-byte prefix of each gRPC message: a compressed flag, then the length (big-endian). */
+const PREFIX_BYTES = 5;
 
 /** AgentLinkServer serves `AgentLink.Connect`; see the module comment. */
 export class AgentLinkServer {
-  /** grpcServer carries the service: hand it to listenShared() or bind it yourself. */
-  readonly grpcServer: grpc.Server;
+  /** http2Server carries the service: hand it to listenShared() (it need not listen itself). */
+  readonly http2Server: http2.Http2Server;
   private readonly open = new Set<Link>();
   private readonly log: Log;
   private nextId = 1;
@@ -88,12 +94,12 @@ export class AgentLinkServer {
     private readonly opts: AgentLinkServerOptions = {},
   ) {
     this.log = opts.log ?? createLog({ component: 'agent-link' });
-    // Without channelz: it tracks every session and timestamps every message, for a debugging service
-    // the master does not serve (10,000 agents, each a session).
-    this.grpcServer =
-      opts.server ??
-      new grpc.Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES, 'grpc.enable_channelz': 0 });
-    this.grpcServer.addService(serverServiceDefinition(), { Connect: (call: Call) => this.accept(call) });
+    // What may wait for one agent is bounded by maxQueuedBytes (a clear cut-off), not by nghttp2's
+    // session memory limit, which would reset the connection without saying why (grpc-js does the same).
+    this.http2Server = http2.createServer({ maxSessionMemory: Number.MAX_SAFE_INTEGER, settings: { maxConcurrentStreams: 16 } });
+    this.http2Server.on('stream', (stream, headers) => this.accept(stream, headers));
+    // A broken connection: its streams close and say so; nothing to add here.
+    this.http2Server.on('sessionError', (err) => this.log.debug(`agent connection failed: ${err.message}`));
   }
 
   /** connections are the open agent connections. */
@@ -101,20 +107,35 @@ export class AgentLinkServer {
     return [...this.open];
   }
 
-  /** close closes every connection (UNAVAILABLE with the reason); the grpc.Server itself stays the caller's. */
+  /** close closes every connection (UNAVAILABLE with the reason); the HTTP/2 server itself stays the caller's. */
   close(reason = 'the master is shutting down'): void {
     for (const link of [...this.open]) link.close(reason);
   }
 
-  private accept(call: Call): void {
-    const sent = call.metadata.get(PROTOCOL_METADATA)[0];
-    const refusal = checkAgentProtocol(typeof sent === 'string' ? sent : sent?.toString());
-    if (refusal) {
-      this.log.warn(`refused an agent connection from ${call.getPeer()}: ${refusal.message}`);
-      call.emit('error', statusOf(refusal));
+  private accept(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    stream.on('error', () => undefined); // 'close' follows and says what happened
+    const socket = stream.session?.socket;
+    const address = socket?.remoteAddress ?? 'unknown';
+    const peer = `${address}:${socket?.remotePort ?? 0}`;
+    const contentType = String(headers['content-type'] ?? '');
+    if (headers[':method'] !== 'POST' || !contentType.startsWith('application/grpc')) {
+      respondQuietly(stream, { ':status': 415, 'content-type': 'text/plain' }, true);
       return;
     }
-    const link = new Link(this.nextId++, call, sent as string, this.handler, this.log, this.opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES, () =>
+    if (headers[':path'] !== CONNECT_PATH) {
+      const err = new TesseraError('TSR_AGENT_REFUSED', `this master serves ${CONNECT_PATH}, not ${headers[':path']}`, { grpcStatus: grpc.status.UNIMPLEMENTED });
+      respondQuietly(stream, { ':status': 200, 'content-type': GRPC_CONTENT_TYPE, ...statusTrailers(err) }, true);
+      return;
+    }
+    const sent = headers[PROTOCOL_METADATA];
+    const version = Array.isArray(sent) ? sent[0] : sent;
+    const refusal = checkAgentProtocol(version);
+    if (refusal) {
+      this.log.warn(`refused an agent connection from ${peer}: ${refusal.message}`);
+      respondQuietly(stream, { ':status': 200, 'content-type': GRPC_CONTENT_TYPE, ...statusTrailers(refusal) }, true);
+      return;
+    }
+    const link = new Link(this.nextId++, stream, peer, address, version as string, this.handler, this.log, this.opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES, () =>
       this.open.delete(link),
     );
     this.open.add(link);
@@ -122,50 +143,83 @@ export class AgentLinkServer {
   }
 }
 
-/** statusOf turns a TesseraError into the status a stream ends with, the master's version in its trailers. */
-function statusOf(err: TesseraError): Partial<grpc.StatusObject> {
-  const status = err.toGrpc();
-  status.metadata!.set(PROTOCOL_METADATA, PROTOCOL_VERSION);
-  return status;
+/** respondQuietly answers headers (ending the stream when `end`); a stream the agent already reset is let go. */
+function respondQuietly(stream: http2.ServerHttp2Stream, headers: http2.OutgoingHttpHeaders, end: boolean): boolean {
+  if (stream.destroyed || stream.closed) return false;
+  try {
+    stream.respond(headers, end ? { endStream: true } : { waitForTrailers: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** statusTrailers are the trailers a stream ends with for an error: status, message, error code, the master's version. */
+function statusTrailers(err: TesseraError): http2.OutgoingHttpHeaders {
+  return { 'grpc-status': String(err.grpcStatus), 'grpc-message': percentEncode(err.message), [ERROR_CODE_KEY]: err.code, [PROTOCOL_METADATA]: PROTOCOL_VERSION };
+}
+
+/** OK_TRAILERS end a stream the master or the agent closed in good order. */
+const OK_TRAILERS: http2.OutgoingHttpHeaders = { 'grpc-status': String(grpc.status.OK), [PROTOCOL_METADATA]: PROTOCOL_VERSION };
+
+/** percentEncode writes grpc-message as the gRPC spec says: UTF-8, every byte outside 0x20..0x7E and '%' as %XX. */
+function percentEncode(text: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(text)) return text;
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
 
 /** One agent's stream. */
 class Link implements AgentConnection {
-  readonly peer: string;
-  readonly remoteAddress: string;
   private queuedBytes = 0;
   private closed = false;
   private finished = false;
+  /** The trailers the stream ends with (OK unless an error closes it). */
+  private trailers = OK_TRAILERS;
+  /** Bytes of a message not yet complete (the stream delivers DATA frames, not messages). */
+  private partial: Buffer[] = [];
+  private partialBytes = 0;
 
   constructor(
     readonly id: number,
-    private readonly call: Call,
+    private readonly stream: http2.ServerHttp2Stream,
+    readonly peer: string,
+    readonly remoteAddress: string,
     readonly protocolVersion: string,
     private readonly handler: AgentLinkHandler,
     private readonly log: Log,
     private readonly maxQueuedBytes: number,
     private readonly onFinished: () => void,
-  ) {
-    this.peer = call.getPeer();
-    this.remoteAddress = addressOf(this.peer);
-  }
+  ) {}
 
   start(): void {
-    const call = this.call;
-    call.sendMetadata(protocolMetadata());
-    // 'data'/'end', never the async iterator: it destroys the call on 'error', losing the status (see modules-api sdk/inputs.ts).
-    call.on('data', (bytes: Buffer) => this.receive(bytes));
-    call.on('end', () => {
+    const stream = this.stream;
+    if (!respondQuietly(stream, { ':status': 200, 'content-type': GRPC_CONTENT_TYPE, [PROTOCOL_METADATA]: PROTOCOL_VERSION }, false)) {
+      this.finish(this.lost());
+      return;
+    }
+    stream.on('wantTrailers', () => {
+      try {
+        stream.sendTrailers(this.trailers);
+      } catch {
+        // reset meanwhile: nothing to tell
+      }
+    });
+    stream.on('data', (chunk: Buffer) => this.frames(chunk));
+    stream.on('end', () => {
       // The input ended: the agent's goodbye (a half-close), answered with OK after what is queued; or a
-      // reset stream or dropped connection, which grpc-js reports the same way and cancels right after.
-      if (streamGone(call)) this.finish(this.lost());
+      // reset stream or dropped connection, which ends the input too and closes the stream right after.
+      if (stream.destroyed || stream.closed) this.finish(this.lost());
       else {
         this.end();
         this.finish(undefined);
       }
     });
-    call.on('cancelled', () => this.finish(this.lost()));
-    call.on('close', () => this.finish(this.closed ? undefined : new TesseraError('TSR_AGENT_DISCONNECTED', `agent ${this.peer}: stream closed`)));
+    stream.on('aborted', () => this.finish(this.lost()));
+    stream.on('close', () => this.finish(this.closed ? undefined : new TesseraError('TSR_AGENT_DISCONNECTED', `agent ${this.peer}: stream closed`)));
     try {
       this.handler.onConnect?.(this);
     } catch (err) {
@@ -180,13 +234,17 @@ class Link implements AgentConnection {
   send(msg: MasterMessage): void {
     if (this.closed) return;
     const bytes = encodeMasterMessage(msg);
-    this.queuedBytes += bytes.length;
+    const frame = Buffer.allocUnsafe(PREFIX_BYTES + bytes.length);
+    frame[0] = 0;
+    frame.writeUInt32BE(bytes.length, 1);
+    bytes.copy(frame, PREFIX_BYTES);
+    this.queuedBytes += frame.length;
     if (this.queuedBytes > this.maxQueuedBytes) {
       this.cutOff();
       return;
     }
-    this.call.write(bytes, () => {
-      this.queuedBytes -= bytes.length;
+    this.stream.write(frame, () => {
+      this.queuedBytes -= frame.length;
     });
   }
 
@@ -197,6 +255,42 @@ class Link implements AgentConnection {
     queueMicrotask(() => this.finish(undefined));
   }
 
+  // Splits the stream's bytes into gRPC messages: a 5-byte prefix (compressed flag, length), then the message.
+  private frames(chunk: Buffer): void {
+    let buf = chunk;
+    if (this.partialBytes > 0) {
+      this.partial.push(chunk);
+      this.partialBytes += chunk.length;
+      const need = this.partial[0].length >= PREFIX_BYTES ? PREFIX_BYTES + this.partial[0].readUInt32BE(1) : PREFIX_BYTES;
+      if (this.partialBytes < need) return;
+      buf = Buffer.concat(this.partial, this.partialBytes);
+      this.partial = [];
+      this.partialBytes = 0;
+    }
+    let at = 0;
+    while (!this.closed && buf.length - at >= PREFIX_BYTES) {
+      const length = buf.readUInt32BE(at + 1);
+      if (length > MAX_MESSAGE_BYTES) {
+        this.reject(new TesseraError('TSR_INVALID_ARGUMENT', `agent ${this.peer} sent a message of ${length} bytes; the limit is ${MAX_MESSAGE_BYTES}`, { grpcStatus: grpc.status.RESOURCE_EXHAUSTED }));
+        return;
+      }
+      if (buf.length - at < PREFIX_BYTES + length) break;
+      if (buf[at] !== 0) {
+        this.reject(new TesseraError('TSR_INVALID_ARGUMENT', `agent ${this.peer} sent a compressed message; the agent protocol does not use compression: do not enable it on the agent's channel`, { grpcStatus: grpc.status.INTERNAL }));
+        return;
+      }
+      const message = buf.subarray(at + PREFIX_BYTES, at + PREFIX_BYTES + length);
+      at += PREFIX_BYTES + length;
+      this.receive(message);
+    }
+    if (!this.closed && at < buf.length) {
+      // A message not complete yet: keep its bytes (a copy, so the chunk it came in can go).
+      const rest = Buffer.from(buf.subarray(at));
+      this.partial = [rest];
+      this.partialBytes = rest.length;
+    }
+  }
+
   private receive(bytes: Buffer): void {
     if (this.closed) return;
     let msg: AgentMessage;
@@ -204,13 +298,7 @@ class Link implements AgentConnection {
       msg = decodeAgentMessage(bytes);
     } catch (err) {
       const problem = TesseraError.wrap(err, 'TSR_INVALID_ARGUMENT');
-      const error = new TesseraError(problem.code, `malformed message from agent ${this.peer}: ${problem.message}`, {
-        grpcStatus: grpc.status.INVALID_ARGUMENT,
-        cause: err,
-      });
-      this.log.warn(`${error.message}; closing its connection`, { connection: this.id });
-      this.fail(error);
-      this.finish(error);
+      this.reject(new TesseraError(problem.code, `malformed message from agent ${this.peer}: ${problem.message}`, { grpcStatus: grpc.status.INVALID_ARGUMENT, cause: err }));
       return;
     }
     if (agentMessageKind(msg) === undefined) {
@@ -223,6 +311,13 @@ class Link implements AgentConnection {
     } catch (err) {
       this.refuse(err);
     }
+  }
+
+  // The agent sent something unreadable: close only its connection, saying what.
+  private reject(error: TesseraError): void {
+    this.log.warn(`${error.message}; closing its connection`, { connection: this.id });
+    this.fail(error);
+    this.finish(error);
   }
 
   // The handler threw: tell the agent why (a Refused message, then the status) and end the connection.
@@ -241,7 +336,8 @@ class Link implements AgentConnection {
     this.finish(error);
   }
 
-  // The agent stopped reading: drop what waits for it and reset its stream, so a stuck agent cannot pin memory.
+  // The agent stopped reading: drop what waits for it and reset its stream (the agent sees
+  // RESOURCE_EXHAUSTED), so a stuck agent cannot pin memory.
   private cutOff(): void {
     const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
     const error = new TesseraError(
@@ -252,21 +348,21 @@ class Link implements AgentConnection {
     );
     this.log.error(error.message, { connection: this.id });
     this.closed = true;
-    if (!resetStream(this.call)) this.call.emit('error', statusOf(error));
-    this.call.destroy(); // frees the messages still buffered in the call
-    this.finish(error);
+    this.finish(error); // first: the reset below reports the stream aborted at once
+    this.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM); // frees the messages still queued
   }
 
   private end(): void {
     if (this.closed) return;
     this.closed = true;
-    this.call.end(protocolMetadata());
+    if (!this.stream.destroyed) this.stream.end();
   }
 
   private fail(error: TesseraError): void {
     if (this.closed) return;
     this.closed = true;
-    this.call.emit('error', statusOf(error));
+    this.trailers = statusTrailers(error);
+    if (!this.stream.destroyed) this.stream.end();
   }
 
   private finish(error: Error | undefined): void {
@@ -280,41 +376,4 @@ class Link implements AgentConnection {
       this.log.error(`onDisconnect of agent ${this.peer} threw: ${(err as Error).stack ?? err}`);
     }
   }
-}
-
-/**
- * http2StreamOf finds the HTTP/2 stream under a grpc-js server call. grpc-js has no public way to reset
- * a server stream whose peer stopped reading (a status would wait behind the queued messages), nor to
- * tell a half-close from a reset (both end the input first), so this reaches the base call under any
- * interceptors; undefined when grpc-js's internals changed, and callers then fall back to public means.
- */
-function http2StreamOf(call: Call): http2.ServerHttp2Stream | undefined {
-  let inner = (call as unknown as { call?: unknown }).call as { stream?: unknown; nextCall?: unknown } | undefined;
-  for (let depth = 0; inner && depth < 16; depth++) {
-    const stream = inner.stream as Partial<http2.ServerHttp2Stream> | undefined;
-    if (typeof stream?.close === 'function' && 'rstCode' in stream) return stream as http2.ServerHttp2Stream;
-    inner = inner.nextCall as typeof inner;
-  }
-  return undefined;
-}
-
-/** resetStream resets the call's stream with ENHANCE_YOUR_CALM (the agent sees RESOURCE_EXHAUSTED); false when it cannot. */
-function resetStream(call: Call): boolean {
-  const stream = http2StreamOf(call);
-  stream?.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-  return stream !== undefined;
-}
-
-/** streamGone tells whether the call's stream was reset or its connection lost (a half-closed stream is still open). */
-function streamGone(call: Call): boolean {
-  const stream = http2StreamOf(call);
-  return stream !== undefined && (stream.closed || stream.destroyed);
-}
-
-/** addressOf takes the IP out of grpc-js's peer text (`1.2.3.4:5`, `::1:5` or `[::1]:5`). */
-function addressOf(peer: string): string {
-  const bracketed = /^\[(.*)\]:\d+$/.exec(peer);
-  if (bracketed) return bracketed[1];
-  const colon = peer.lastIndexOf(':');
-  return colon > 0 && /^\d+$/.test(peer.slice(colon + 1)) ? peer.slice(0, colon) : peer;
 }
