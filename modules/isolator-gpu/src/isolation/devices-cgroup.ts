@@ -62,7 +62,7 @@ export class DevicesCgroup {
       const why = layout.v2
         ? `this host has cgroup v2 (${layout.v2.path}) and no v1 devices hierarchy; device access on v2 needs an eBPF program, which this module cannot load from Node`
         : `no cgroup v1 devices hierarchy is mounted (${layout.source})`;
-      throw gpuError('GPU_CGROUP_UNSUPPORTED', `${why}: run GPU agents on a host with the v1 devices controller (mount -t cgroup -o devices cgroup /sys/fs/cgroup/devices), or leave gpu out of --isolation`);
+      throw gpuError('GPU_CGROUP_UNSUPPORTED', `${why}: ${devicesMountAdvice(layout.v2 !== undefined)}, or leave gpu out of --isolation`);
     }
     if (devices.readOnly) {
       throw gpuError('GPU_CGROUP_NOT_WRITABLE', `the devices hierarchy at ${devices.path} is mounted read-only: remount it read-write (mount -o remount,rw ${devices.path}); inside a container, run the agent privileged`);
@@ -238,4 +238,25 @@ export class DevicesCgroup {
       throw gpuError('GPU_ISOLATION_FAILED', `container ${id}: cannot write "${rule}" to ${target}: ${errnoText(err)}`, err);
     }
   }
+}
+
+/**
+ * devicesMountAdvice says how to give this host a v1 devices hierarchy. cgroup v2 has no devices
+ * controller, so the kernel lets the v1 one be mounted beside a v2-only /sys/fs/cgroup (where no
+ * directory can be made: the mount goes elsewhere, and the module finds it in /proc/self/mountinfo),
+ * unless the kernel was built without it or booted with cgroup_no_v1 (/proc/cgroups then lacks it or
+ * shows it disabled).
+ */
+export function devicesMountAdvice(v2: boolean, procCgroups = '/proc/cgroups'): string {
+  let line: string | undefined;
+  try {
+    line = fs.readFileSync(procCgroups, 'utf8').split('\n').find((l) => l.split(/\s+/)[0] === 'devices');
+  } catch {
+    line = undefined;
+  }
+  const fields = line?.split(/\s+/);
+  if (fields && fields[3] === '0') return `the kernel has the devices controller but it is disabled (${procCgroups}; cgroup_no_v1 or cgroup_disable on the kernel command line?): enable it and mount it`;
+  if (!fields && fs.existsSync(procCgroups)) return `this kernel has no devices controller (${procCgroups} does not list it): run GPU agents on a kernel with CONFIG_CGROUP_DEVICE`;
+  const at = v2 ? '/run/tessera/cgroup/devices' : '/sys/fs/cgroup/devices';
+  return `mount the v1 devices controller (mkdir -p ${at} && mount -t cgroup -o devices devices ${at}; the module finds it wherever it is mounted)`;
 }
