@@ -204,6 +204,38 @@ describe('gRPC framing on HTTP/2', () => {
     await good.close();
   });
 
+  test('an agent that half-closes inside a message is not taken for a goodbye', async () => {
+    master = await startTestMaster();
+    const { session, stream, answer } = h2Request(master.address, {});
+    const frame = grpcFrame(encodeAgentMessage(REGISTER));
+    stream.end(frame.subarray(0, frame.length - 2));
+    const a = await answer;
+    expect(a.trailers['grpc-status']).toBe(String(grpc.status.INTERNAL));
+    expect(decodeURIComponent(String(a.trailers['grpc-message']))).toMatch(/ended its stream inside a message \(\d+ bytes of it came\)/);
+    await waitFor(() => master.disconnects.length === 1, 'the disconnect');
+    expect(master.disconnects[0].error?.message).toMatch(/inside a message/);
+    expect(master.messages).toHaveLength(0);
+    session.destroy();
+  });
+
+  test('once the master closed a stream, an agent that keeps its side open is reset after the trailers', async () => {
+    master = await startTestMaster();
+    const { session, stream } = h2Request(master.address, {});
+    stream.write(grpcFrame(encodeAgentMessage(REGISTER)));
+    await waitFor(() => master.messages.length === 1, 'the register');
+    const closed = new Promise<{ trailers?: http2.IncomingHttpHeaders; rstCode: number }>((resolve) => {
+      let trailers: http2.IncomingHttpHeaders | undefined;
+      stream.on('trailers', (t) => (trailers = t));
+      stream.on('close', () => resolve({ trailers, rstCode: stream.rstCode ?? -1 }));
+    });
+    master.connects[0].close('the agent was removed');
+    const c = await closed; // this client never ends its side: the master's reset closes the stream
+    expect(c.trailers?.['grpc-status']).toBe(String(grpc.status.UNAVAILABLE));
+    expect(decodeURIComponent(String(c.trailers?.['grpc-message']))).toBe('the agent was removed');
+    expect(c.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
+    session.destroy();
+  });
+
   test('a status message with non-ASCII text reaches a grpc-js agent intact', async () => {
     master = await startTestMaster({
       onMessage() {

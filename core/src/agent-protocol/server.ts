@@ -30,6 +30,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import http2 from 'node:http2';
+import util from 'node:util';
 import { TesseraError } from '../errors';
 import { createLog, type Log } from '../log';
 import { AGENT_MESSAGE_TYPE, PROTOCOL_METADATA, PROTOCOL_VERSION, agentMessageKind, type AgentMessage, type MasterMessage } from './messages';
@@ -78,6 +79,11 @@ export const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 /** ERROR_CODE_KEY is the trailer carrying a TesseraError's code (as TesseraError.toGrpc() sets it). */
 const ERROR_CODE_KEY = 'tessera-error-code';
 const GRPC_CONTENT_TYPE = 'application/grpc+proto';
+/** CLOSE_GRACE_MS is how long a stream the master ended may stay open: its trailers wait behind what is queued for an agent that does not read. */
+const CLOSE_GRACE_MS = 5000;
+/** What of a peer's header values a refusal quotes, and how much of a message the trailers carry. */
+const QUOTE_CHARS = 128;
+const MESSAGE_CHARS = 4096;
 /** The 5-byte prefix of each gRPC message: a compressed flag, then the length (big-endian). */
 const PREFIX_BYTES = 5;
 
@@ -114,21 +120,33 @@ export class AgentLinkServer {
 
   private accept(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     stream.on('error', () => undefined); // 'close' follows and says what happened
-    const socket = stream.session?.socket;
-    const address = socket?.remoteAddress ?? 'unknown';
-    const peer = `${address}:${socket?.remotePort ?? 0}`;
+    // Reset in the same read as its headers ('stream' comes a tick later): no connection to speak of.
+    if (stream.destroyed || stream.closed) return;
+    let address = 'unknown';
+    let port = 0;
+    try {
+      address = stream.session?.socket?.remoteAddress ?? address;
+      port = stream.session?.socket?.remotePort ?? port;
+    } catch {
+      // the session lost its socket meanwhile: its stream closes next
+    }
+    const peer = `${address}:${port}`;
     const contentType = String(headers['content-type'] ?? '');
-    if (headers[':method'] !== 'POST' || !contentType.startsWith('application/grpc')) {
+    if (!(contentType === 'application/grpc' || /^application\/grpc\+proto(;|$)/.test(contentType) || contentType.startsWith('application/grpc;'))) {
       respondQuietly(stream, { ':status': 415, 'content-type': 'text/plain' }, true);
       return;
     }
+    if (headers[':method'] !== 'POST') {
+      respondQuietly(stream, { ':status': 405, allow: 'POST', 'content-type': 'text/plain' }, true);
+      return;
+    }
     if (headers[':path'] !== CONNECT_PATH) {
-      const err = new TesseraError('TSR_AGENT_REFUSED', `this master serves ${CONNECT_PATH}, not ${headers[':path']}`, { grpcStatus: grpc.status.UNIMPLEMENTED });
+      const err = new TesseraError('TSR_AGENT_REFUSED', `this master serves ${CONNECT_PATH}, not ${quote(headers[':path'])}`, { grpcStatus: grpc.status.UNIMPLEMENTED });
       respondQuietly(stream, { ':status': 200, 'content-type': GRPC_CONTENT_TYPE, ...statusTrailers(err) }, true);
       return;
     }
     const sent = headers[PROTOCOL_METADATA];
-    const version = Array.isArray(sent) ? sent[0] : sent;
+    const version = (Array.isArray(sent) ? sent[0] : sent)?.slice(0, QUOTE_CHARS);
     const refusal = checkAgentProtocol(version);
     if (refusal) {
       this.log.warn(`refused an agent connection from ${peer}: ${refusal.message}`);
@@ -154,9 +172,23 @@ function respondQuietly(stream: http2.ServerHttp2Stream, headers: http2.Outgoing
   }
 }
 
+/** quote is a peer's header value as a refusal quotes it: a bounded excerpt. */
+function quote(value: string | string[] | undefined): string {
+  const text = String(value ?? '');
+  return text.length > QUOTE_CHARS ? `${text.slice(0, QUOTE_CHARS)}...` : text;
+}
+
 /** statusTrailers are the trailers a stream ends with for an error: status, message, error code, the master's version. */
 function statusTrailers(err: TesseraError): http2.OutgoingHttpHeaders {
-  return { 'grpc-status': String(err.grpcStatus), 'grpc-message': percentEncode(err.message), [ERROR_CODE_KEY]: err.code, [PROTOCOL_METADATA]: PROTOCOL_VERSION };
+  const message = err.message.length > MESSAGE_CHARS ? `${err.message.slice(0, MESSAGE_CHARS)}...` : err.message;
+  // A code is an identifier (TSR_...); anything else would not survive as a header value.
+  const code = /^[A-Za-z0-9_.-]+$/.test(err.code) ? { [ERROR_CODE_KEY]: err.code } : {};
+  return { 'grpc-status': String(err.grpcStatus), 'grpc-message': percentEncode(message), ...code, [PROTOCOL_METADATA]: PROTOCOL_VERSION };
+}
+
+/** describeThrown is a thrown value as text, whatever was thrown. */
+function describeThrown(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : util.inspect(err);
 }
 
 /** OK_TRAILERS end a stream the master or the agent closed in good order. */
@@ -207,13 +239,20 @@ class Link implements AgentConnection {
       } catch {
         // reset meanwhile: nothing to tell
       }
+      // The master's answer is complete: an agent that keeps its side open is told to stop sending
+      // (RST_STREAM NO_ERROR, after the trailers, RFC 9113 §8.1), so its stream and data go.
+      setImmediate(() => {
+        if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      });
     });
     stream.on('data', (chunk: Buffer) => this.frames(chunk));
     stream.on('end', () => {
       // The input ended: the agent's goodbye (a half-close), answered with OK after what is queued; or a
       // reset stream or dropped connection, which ends the input too and closes the stream right after.
       if (stream.destroyed || stream.closed) this.finish(this.lost());
-      else {
+      else if (this.partialBytes > 0) {
+        this.reject(new TesseraError('TSR_INVALID_ARGUMENT', `agent ${this.peer} ended its stream inside a message (${this.partialBytes} bytes of it came)`, { grpcStatus: grpc.status.INTERNAL }));
+      } else {
         this.end();
         this.finish(undefined);
       }
@@ -257,6 +296,7 @@ class Link implements AgentConnection {
 
   // Splits the stream's bytes into gRPC messages: a 5-byte prefix (compressed flag, length), then the message.
   private frames(chunk: Buffer): void {
+    if (this.closed) return;
     let buf = chunk;
     if (this.partialBytes > 0) {
       this.partial.push(chunk);
@@ -274,11 +314,11 @@ class Link implements AgentConnection {
         this.reject(new TesseraError('TSR_INVALID_ARGUMENT', `agent ${this.peer} sent a message of ${length} bytes; the limit is ${MAX_MESSAGE_BYTES}`, { grpcStatus: grpc.status.RESOURCE_EXHAUSTED }));
         return;
       }
-      if (buf.length - at < PREFIX_BYTES + length) break;
       if (buf[at] !== 0) {
         this.reject(new TesseraError('TSR_INVALID_ARGUMENT', `agent ${this.peer} sent a compressed message; the agent protocol does not use compression: do not enable it on the agent's channel`, { grpcStatus: grpc.status.INTERNAL }));
         return;
       }
+      if (buf.length - at < PREFIX_BYTES + length) break;
       const message = buf.subarray(at + PREFIX_BYTES, at + PREFIX_BYTES + length);
       at += PREFIX_BYTES + length;
       this.receive(message);
@@ -323,7 +363,12 @@ class Link implements AgentConnection {
   // The handler threw: tell the agent why (a Refused message, then the status) and end the connection.
   private refuse(err: unknown): void {
     if (this.closed) return;
-    const wrapped = TesseraError.wrap(err, 'TSR_AGENT_REFUSED');
+    let wrapped: TesseraError;
+    try {
+      wrapped = TesseraError.wrap(err, 'TSR_AGENT_REFUSED');
+    } catch {
+      wrapped = new TesseraError('TSR_AGENT_REFUSED', describeThrown(err));
+    }
     const known = wrapped.grpcStatus !== grpc.status.UNKNOWN && wrapped.grpcStatus !== grpc.status.INTERNAL;
     const error = known ? wrapped : new TesseraError(wrapped.code, wrapped.message, { grpcStatus: grpc.status.FAILED_PRECONDITION, cause: err });
     this.log.warn(`refused agent ${this.peer}: ${error.message}`, { connection: this.id, code: error.code });
@@ -355,25 +400,40 @@ class Link implements AgentConnection {
   private end(): void {
     if (this.closed) return;
     this.closed = true;
-    if (!this.stream.destroyed) this.stream.end();
+    this.endStream();
   }
 
   private fail(error: TesseraError): void {
     if (this.closed) return;
     this.closed = true;
     this.trailers = statusTrailers(error);
-    if (!this.stream.destroyed) this.stream.end();
+    this.endStream();
+  }
+
+  // Ends the master's side (the trailers follow what is queued). An agent that does not read keeps
+  // them waiting: after CLOSE_GRACE_MS its stream is reset, so what is queued for it goes.
+  private endStream(): void {
+    const stream = this.stream;
+    if (stream.destroyed) return;
+    stream.end();
+    const timer = setTimeout(() => {
+      if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, CLOSE_GRACE_MS);
+    timer.unref();
+    stream.once('close', () => clearTimeout(timer));
   }
 
   private finish(error: Error | undefined): void {
     if (this.finished) return;
     this.finished = true;
     this.closed = true;
+    this.partial = [];
+    this.partialBytes = 0;
     this.onFinished();
     try {
       this.handler.onDisconnect(this, error);
     } catch (err) {
-      this.log.error(`onDisconnect of agent ${this.peer} threw: ${(err as Error).stack ?? err}`);
+      this.log.error(`onDisconnect of agent ${this.peer} threw: ${describeThrown(err)}`);
     }
   }
 }
