@@ -77,7 +77,7 @@ export async function startTestMaster(handler: Partial<AgentLinkHandler> = {}, o
     disconnects,
     logs,
     async close() {
-      link.close();
+      await link.close();
       await listener.close();
       link.http2Server.close();
       httpServer.close();

@@ -40,6 +40,8 @@ test('the agent reconnects after the master restarts on the same port, and regis
   await master.close();
   await waitFor(() => disconnected.length >= 1, 'the disconnection');
   expect(disconnected[0].wasConnected).toBe(true);
+  // The master said why before its port closed (not a bare reset).
+  expect(disconnected[0].error?.message).toMatch(/the master is shutting down/);
   expect(agent.connected).toBe(false);
   expect(agent.send({ pong: { seq: 1 } })).toBe(false); // dropped while down
   // While the port is closed, attempts fail (wasConnected false) and are retried with growing delays.

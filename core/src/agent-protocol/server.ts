@@ -113,9 +113,16 @@ export class AgentLinkServer {
     return [...this.open];
   }
 
-  /** close closes every connection (UNAVAILABLE with the reason); the HTTP/2 server itself stays the caller's. */
-  close(reason = 'the master is shutting down'): void {
-    for (const link of [...this.open]) link.close(reason);
+  /**
+   * close closes every connection (UNAVAILABLE with the reason); the HTTP/2 server itself stays the
+   * caller's. It resolves once their streams closed (the agents got the reason), or after `waitMs`.
+   */
+  async close(reason = 'the master is shutting down', waitMs = 1000): Promise<void> {
+    const links = [...this.open];
+    for (const link of links) link.close(reason);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(links.map((l) => l.streamClosed())), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
   }
 
   private accept(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
@@ -264,6 +271,12 @@ class Link implements AgentConnection {
     } catch (err) {
       this.refuse(err);
     }
+  }
+
+  /** streamClosed resolves once the HTTP/2 stream closed (both sides ended, or reset). */
+  streamClosed(): Promise<void> {
+    if (this.stream.closed || this.stream.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.stream.once('close', () => resolve()));
   }
 
   private lost(): TesseraError {

@@ -136,7 +136,7 @@ export async function runMaster(opts: RunMasterOptions): Promise<RunningMaster> 
       address: `${ip}:${l.port}`,
       async stop() {
         m.stop();
-        agentLink.close();
+        await agentLink.close(); // the agents learn why before the port closes
         await l.close();
         await modules.stop();
         registry?.close();
