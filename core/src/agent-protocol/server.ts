@@ -102,7 +102,9 @@ export class AgentLinkServer {
     this.log = opts.log ?? createLog({ component: 'agent-link' });
     // What may wait for one agent is bounded by maxQueuedBytes (a clear cut-off), not by nghttp2's
     // session memory limit, which would reset the connection without saying why (grpc-js does the same).
-    this.http2Server = http2.createServer({ maxSessionMemory: Number.MAX_SAFE_INTEGER, settings: { maxConcurrentStreams: 16 } });
+    // An agent opens one stream, but a proxy in front of the master (Envoy, say) carries many agents'
+    // streams on one connection.
+    this.http2Server = http2.createServer({ maxSessionMemory: Number.MAX_SAFE_INTEGER, settings: { maxConcurrentStreams: 100_000 } });
     this.http2Server.on('stream', (stream, headers) => this.accept(stream, headers));
     // A broken connection: its streams close and say so; nothing to add here.
     this.http2Server.on('sessionError', (err) => this.log.debug(`agent connection failed: ${err.message}`));
