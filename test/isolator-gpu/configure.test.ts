@@ -202,6 +202,20 @@ describeIf(gpuFacilityMissing())('isolator-gpu Configure', () => {
     await without.client.cleanup({ value: 'b' });
   });
 
+  it('mounts nothing where the driver is installed at the volume path itself (as /usr/local/nvidia on GPU images): the links would point at themselves', async () => {
+    const installed = fakeDriverLibs(); // the driver's libraries live under the target...
+    dirs.push(installed);
+    for (const mode of ['auto', 'mount'] as const) {
+      const s = await configure({ nvidia_smi: smi.path, library_dirs: [installed], driver_volume: mode, driver_volume_path: path.dirname(installed) });
+      expect(s.lines.join('\n')).toContain(`the driver is installed at ${path.dirname(installed)} itself, where containers see it`);
+      const info = await s.client.prepare({ value: `in-place-${mode}` }, { resources: gpus(1) });
+      expect(info?.mounts ?? []).toEqual([]);
+      expect(env(info, 'PATH')).toMatch(new RegExp(`^${path.dirname(installed)}/bin:`));
+      expect(env(info, 'LD_LIBRARY_PATH')).toMatch(new RegExp(`^${path.dirname(installed)}/lib64`));
+      await s.client.cleanup({ value: `in-place-${mode}` });
+    }
+  });
+
   it('refuses nvidia-smi output that is not a GPU list', async () => {
     smi.useText('Segmentation fault (core dumped)\n', 139);
     expect(await refused({ nvidia_smi: smi.path })).toMatchObject({ code: 'GPU_DISCOVERY_FAILED', message: expect.stringMatching(/where a GPU line of 7 fields/) });

@@ -20,8 +20,8 @@ import { discover } from './discovery/discover';
 import { queryUsage, type GpuUsage } from './discovery/nvidia-smi';
 import { gpuError, taskInvalid } from './errors';
 import type { DevicesCgroup } from './isolation/devices-cgroup';
-import type { DriverVolume } from './isolation/driver-volume';
-import { launchInfoFor } from './isolation/launch-info';
+import { livesUnder, type DriverVolume } from './isolation/driver-volume';
+import { launchInfoFor, type VolumeUse } from './isolation/launch-info';
 import type { GpuSettings } from './parameters';
 import { ResourceFeed, resourceList } from './resource-feed';
 
@@ -127,12 +127,15 @@ export class GpuIsolator {
     });
   }
 
-  // "auto" mounts when the target exists on the agent and the containerizer can mount (root, no other user).
-  private volumeMode(config: T.ContainerConfig): 'mount' | 'env' {
-    const mode = this.parts.settings.driverVolume;
-    if (mode === 'mount' || mode === 'env') return mode;
+  // "auto" mounts when the target exists on the agent and the containerizer can mount (root, no other
+  // user). A driver installed at the target itself needs no mount (and a mount would hide it): in place.
+  private volumeMode(config: T.ContainerConfig): VolumeUse {
+    const { driverVolume: mode, driverVolumePath } = this.parts.settings;
+    if (mode === 'env') return mode;
+    if (this.parts.volume && livesUnder(this.parts.volume, driverVolumePath)) return 'in-place';
+    if (mode === 'mount') return mode;
     const asRoot = !config.user || config.user === 'root';
-    return asRoot && process.getuid?.() === 0 && fs.existsSync(this.parts.settings.driverVolumePath) ? 'mount' : 'env';
+    return asRoot && process.getuid?.() === 0 && fs.existsSync(driverVolumePath) ? 'mount' : 'env';
   }
 
   async isolate(req: T.IsolateRequest): Promise<void> {

@@ -17,7 +17,7 @@ import { gpuLabel } from './discovery/gpu';
 import { selectGpus } from './discovery/inventory';
 import { discover, type Discovery } from './discovery/discover';
 import { DevicesCgroup } from './isolation/devices-cgroup';
-import { buildDriverVolume, type DriverVolume } from './isolation/driver-volume';
+import { buildDriverVolume, livesUnder, type DriverVolume } from './isolation/driver-volume';
 import { GpuIsolator } from './isolator';
 import { PARAMETERS_SCHEMA, resolveParameters, type GpuParameters } from './parameters';
 
@@ -69,7 +69,9 @@ export function gpuModule(options: GpuModuleOptions = {}): ModuleDefinition<GpuP
         const dir = settings.stateDir ? path.join(settings.stateDir, 'nvidia-volume') : fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-nvidia-volume-'));
         const built = buildDriverVolume({ dir, nvidiaSmi: settings.nvidiaSmi, ldconfig: settings.ldconfig, ...(settings.libraryDirs && { libraryDirs: settings.libraryDirs }) });
         volume = built.volume;
-        if (volume) ctx.log.info(`driver volume at ${volume.dir} (${settings.driverVolume === 'env' ? 'PATH and LD_LIBRARY_PATH' : `mounted read-only at ${settings.driverVolumePath}`}${settings.driverVolume === 'auto' ? ' where it can be, else PATH and LD_LIBRARY_PATH' : ''})`, { binaries: volume.binaries, libraries: volume.libraries });
+        if (volume && settings.driverVolume !== 'env' && livesUnder(volume, settings.driverVolumePath)) {
+          ctx.log.info(`driver volume: the driver is installed at ${settings.driverVolumePath} itself, where containers see it (they share this host's root filesystem): PATH and LD_LIBRARY_PATH point there, nothing is mounted`, { binaries: volume.binaries, libraries: volume.libraries });
+        } else if (volume) ctx.log.info(`driver volume at ${volume.dir} (${settings.driverVolume === 'env' ? 'PATH and LD_LIBRARY_PATH' : `mounted read-only at ${settings.driverVolumePath}`}${settings.driverVolume === 'auto' ? ' where it can be, else PATH and LD_LIBRARY_PATH' : ''})`, { binaries: volume.binaries, libraries: volume.libraries });
         else ctx.log.info(`no driver volume: ${built.reason}`);
       }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildDriverVolume, findLibraries, parseLdconfig, VOLUME_LIBRARIES } from './driver-volume';
+import { buildDriverVolume, findLibraries, livesUnder, parseLdconfig, VOLUME_LIBRARIES } from './driver-volume';
 
 const LDCONFIG = `1432 libs found in cache \`/etc/ld.so.cache'
 	libnvidia-ml.so.1 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1
@@ -35,6 +35,12 @@ describe('driver volume', () => {
       expect(volume).toMatchObject({ binaries: ['nvidia-smi'], libraries: ['libnvidia-ml.so.1', 'libnvidia-ml.so.550.54.15'] });
       expect(fs.readlinkSync(path.join(dir, 'vol/lib64/libnvidia-ml.so.1'))).toBe(path.join(libs, 'libnvidia-ml.so.550.54.15'));
       expect(fs.readlinkSync(path.join(dir, 'vol/bin/nvidia-smi'))).toBe(smi);
+      // A driver installed at the mount target itself (/usr/local/nvidia on many GPU images): binding the
+      // volume there would hide what its links point at.
+      expect(livesUnder(volume!, dir)).toBe(true);
+      expect(livesUnder(volume!, libs)).toBe(true);
+      expect(livesUnder(volume!, '/usr/local/nvidia')).toBe(false);
+      expect(livesUnder(volume!, `${libs}x`)).toBe(false);
       expect(buildDriverVolume({ dir: path.join(dir, 'vol2'), nvidiaSmi: path.join(dir, 'missing'), ldconfig: 'ldconfig' })).toEqual({ reason: `${path.join(dir, 'missing')} is not found` });
       expect(buildDriverVolume({ dir: path.join(dir, 'vol3'), nvidiaSmi: smi, ldconfig: 'ldconfig', libraryDirs: [dir] }).reason).toMatch(/libnvidia-ml.so is not found \(in /);
     } finally {

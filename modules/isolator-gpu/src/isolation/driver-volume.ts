@@ -48,6 +48,19 @@ export interface DriverVolume {
   /** What was linked, by name, for the Configure log. */
   binaries: string[];
   libraries: string[];
+  /** The real files the volume's links point at. */
+  targets: string[];
+}
+
+/**
+ * livesUnder tells whether the volume's files are the driver's own files under `target` (the driver is
+ * installed in /usr/local/nvidia, as on many GPU images): binding the volume there would hide the files
+ * its links point at, so each link would point at itself. Containers share the agent's root filesystem,
+ * so they see those files at `target` as they are: no mount is needed.
+ */
+export function livesUnder(volume: DriverVolume, target: string): boolean {
+  const dir = path.resolve(target);
+  return volume.targets.some((t) => t === dir || t.startsWith(`${dir}/`));
 }
 
 /** parseLdconfig reads `ldconfig -p`: soname -> path, 64-bit entries only ("(libc6,x86-64)", "(libc6,AArch64)"). */
@@ -133,13 +146,19 @@ export function buildDriverVolume(opts: BuildOptions): { volume?: DriverVolume; 
   fs.mkdirSync(bin, { recursive: true, mode: 0o755 });
   fs.mkdirSync(lib64, { recursive: true, mode: 0o755 });
   const binaries: string[] = [];
+  const targets: string[] = [];
+  const link = (file: string, at: string) => {
+    const real = fs.realpathSync(file);
+    fs.symlinkSync(real, at);
+    targets.push(real);
+  };
   for (const name of VOLUME_BINARIES) {
     const file = name === 'nvidia-smi' ? smi : whichBinary(name, [path.dirname(smi)]);
     if (!file) continue;
-    fs.symlinkSync(fs.realpathSync(file), path.join(bin, name));
+    link(file, path.join(bin, name));
     binaries.push(name);
   }
-  for (const [soname, file] of libs) fs.symlinkSync(fs.realpathSync(file), path.join(lib64, soname));
+  for (const [soname, file] of libs) link(file, path.join(lib64, soname));
   fs.chmodSync(opts.dir, 0o755);
-  return { volume: { dir: opts.dir, bin, lib64, binaries, libraries: [...libs.keys()].sort() } };
+  return { volume: { dir: opts.dir, bin, lib64, binaries, libraries: [...libs.keys()].sort(), targets } };
 }

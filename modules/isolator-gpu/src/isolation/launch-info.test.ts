@@ -6,7 +6,7 @@ const gpus: Gpu[] = [
   { index: 1, minor: 1, uuid: 'GPU-b', health: 'HEALTHY' },
   { index: 3, minor: 3, uuid: 'GPU-d', health: 'HEALTHY' },
 ];
-const volume: DriverVolume = { dir: '/state/nvidia-volume', bin: '/state/nvidia-volume/bin', lib64: '/state/nvidia-volume/lib64', binaries: [], libraries: [] };
+const volume: DriverVolume = { dir: '/state/nvidia-volume', bin: '/state/nvidia-volume/bin', lib64: '/state/nvidia-volume/lib64', binaries: [], libraries: [], targets: [] };
 const controls = [{ path: '/dev/nvidiactl', major: 195, minor: 255 }];
 const vars = (info: ReturnType<typeof launchInfoFor>) => Object.fromEntries((info.environment?.variables ?? []).map((v) => [v.name, v.value]));
 
@@ -28,5 +28,11 @@ describe('launchInfoFor', () => {
     expect(vars(env)).toEqual({ NVIDIA_VISIBLE_DEVICES: '2', CUDA_VISIBLE_DEVICES: '2', PATH: '/state/nvidia-volume/bin:/bin', LD_LIBRARY_PATH: '/state/nvidia-volume/lib64' });
     expect(env.mounts).toBeUndefined();
     expect(vars(launchInfoFor({ gpus: [], devRoot: '/dev', controls, volumeMode: 'env', containerPath: '/x' }))).toEqual({ NVIDIA_VISIBLE_DEVICES: 'void', CUDA_VISIBLE_DEVICES: '' });
+  });
+
+  it('points PATH at the driver where it is installed, mounting nothing, in place', () => {
+    const inPlace = launchInfoFor({ gpus, devRoot: '/dev', controls, volume, volumeMode: 'in-place', containerPath: '/usr/local/nvidia', basePath: '/bin' });
+    expect(vars(inPlace)).toMatchObject({ PATH: '/usr/local/nvidia/bin:/bin', LD_LIBRARY_PATH: '/usr/local/nvidia/lib64' });
+    expect(inPlace.mounts).toBeUndefined();
   });
 });

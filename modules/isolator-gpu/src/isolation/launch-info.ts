@@ -30,13 +30,19 @@ export interface LaunchInput {
   devRoot: string;
   controls: readonly ControlDevice[];
   volume?: DriverVolume;
-  /** mount: bind the volume read-only at containerPath; env: point PATH/LD_LIBRARY_PATH at the host dir. */
-  volumeMode: 'mount' | 'env';
+  /**
+   * mount: bind the volume read-only at containerPath; env: point PATH/LD_LIBRARY_PATH at the host dir;
+   * in-place: the driver's files are at containerPath already (see livesUnder): point them there, no mount.
+   */
+  volumeMode: VolumeUse;
   containerPath: string;
   /** The PATH to extend (the agent's, which the module inherits). */
   basePath?: string;
   baseLibraryPath?: string;
 }
+
+/** VolumeUse is how one container gets the driver volume. */
+export type VolumeUse = 'mount' | 'env' | 'in-place';
 
 const v = (name: string, value: string): T.EnvironmentVariable => ({ name, value });
 
@@ -49,7 +55,7 @@ export function launchInfoFor(input: LaunchInput): T.ContainerLaunchInfo {
   const variables = [v('NVIDIA_VISIBLE_DEVICES', ids), v('CUDA_VISIBLE_DEVICES', ids)];
   const info: T.ContainerLaunchInfo = {};
   if (input.volume) {
-    const at = input.volumeMode === 'mount' ? input.containerPath : input.volume.dir;
+    const at = input.volumeMode === 'env' ? input.volume.dir : input.containerPath;
     const basePath = input.basePath || DEFAULT_PATH;
     variables.push(v('PATH', `${at}/bin:${basePath}`), v('LD_LIBRARY_PATH', [`${at}/lib64`, input.baseLibraryPath].filter(Boolean).join(':')));
     if (input.volumeMode === 'mount') info.mounts = [{ source: input.volume.dir, target: input.containerPath, flags: ['bind', 'ro'] }];
