@@ -184,10 +184,10 @@ export class Framework {
   }
 
   /** subscribe makes a framework (auto-acknowledging unless `autoAck` is false); with `frameworkId`, re-subscribes. */
-  static async subscribe(master: string, opts: { autoAck?: boolean; capabilities?: string[]; frameworkId?: string } = {}): Promise<Framework> {
+  static async subscribe(master: string, opts: { autoAck?: boolean; capabilities?: string[]; frameworkId?: string; user?: string } = {}): Promise<Framework> {
     const sched = new SchedulerClient(master, opts.autoAck ?? true);
     const caps = ['MULTI_ROLE', ...(opts.capabilities ?? [])].map((type) => ({ type }));
-    await sched.subscribe({ user: 'root', name: 'agent-e2e', roles: ['*'], capabilities: caps, failover_timeout: 600 }, opts.frameworkId);
+    await sched.subscribe({ user: opts.user ?? 'root', name: 'agent-e2e', roles: ['*'], capabilities: caps, failover_timeout: 600 }, opts.frameworkId);
     return new Framework(sched);
   }
 

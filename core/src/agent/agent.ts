@@ -54,6 +54,8 @@ export interface AgentOptions {
   flags?: Record<string, string>;
   /** executorShutdownGracePeriodMs: kill grace period when no kill policy gives one (Mesos default 5 s). */
   executorShutdownGracePeriodMs?: number;
+  /** switchUser (Mesos --switch_user, default true): tasks run as CommandInfo.user, else FrameworkInfo.user; false: as the agent's user. */
+  switchUser?: boolean;
   /** recover: reconnect resumes running tasks after a restart; cleanup kills them. */
   recover?: 'reconnect' | 'cleanup';
   log: Log;
@@ -116,6 +118,7 @@ export class Agent implements AgentView {
       workDir: opts.workDir,
       agentId: () => this.agentId ?? '',
       defaultGraceMs: opts.executorShutdownGracePeriodMs ?? 5000,
+      switchUser: opts.switchUser ?? true,
       log: opts.log.child('tasks'),
       hooks: opts.hooks,
       agentInfo: () => this.info(),

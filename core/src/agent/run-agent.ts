@@ -64,6 +64,8 @@ export interface RunAgentOptions {
   hooks?: string[];
   /** executorShutdownGracePeriodMs: kill grace period when no kill policy says one (default 5 s). */
   executorShutdownGracePeriodMs?: number;
+  /** switchUser (Mesos --switch_user, default true): tasks run as CommandInfo.user, else FrameworkInfo.user; false: as the agent's user. */
+  switchUser?: boolean;
   /** recover: reconnect (default) resumes running tasks after a restart; cleanup kills them. */
   recover?: 'reconnect' | 'cleanup';
   /** flags as given, for /flags and /state. */
@@ -188,6 +190,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
       checkpoint,
       flags: opts.flags,
       executorShutdownGracePeriodMs: opts.executorShutdownGracePeriodMs,
+      switchUser: opts.switchUser,
       recover: opts.recover,
       log: log.child('agent'),
       moduleMetrics: modules.metrics,

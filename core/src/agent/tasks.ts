@@ -30,6 +30,7 @@ import type { ExecutorView, FrameworkView } from './agent-view';
 import type { Checkpoint } from './checkpoint';
 import type { CheckpointedTask } from './checkpoint-state';
 import type { CheckpointedContainer, ContainerTermination, Containerizer, LaunchFailure } from './containerizer/types';
+import { agentUser } from './containerizer/container';
 import type { AgentHooks } from './hooks';
 import type { StatusUpdateManager } from './status-update-manager';
 import { taskOf, taskProblem } from './task-info';
@@ -76,6 +77,8 @@ export interface TaskManagerOptions {
   agentId: () => string;
   /** defaultGraceMs is --executor_shutdown_grace_period: the kill grace period when no kill policy says one. */
   defaultGraceMs: number;
+  /** switchUser is --switch_user (default true): see {@link taskUser}. */
+  switchUser?: boolean;
   log: Log;
   /** completedPerFramework bounds the history per framework (default 1,000). */
   completedPerFramework?: number;
@@ -302,7 +305,8 @@ export class TaskManager {
     }
     try {
       t.inContainerizer = true;
-      await this.opts.containerizer.launch({ containerId: t.containerId, frameworkId: t.frameworkId, executorId: taskId, task: t.info, framework: fw.info, sandbox: t.sandbox });
+      const user = taskUser(t.info, fw.info, this.opts.switchUser ?? true);
+      await this.opts.containerizer.launch({ containerId: t.containerId, frameworkId: t.frameworkId, executorId: taskId, task: t.info, framework: fw.info, sandbox: t.sandbox, user });
     } catch (err) {
       const failure = (err as { failure?: LaunchFailure }).failure;
       this.counters.launchErrors++;
@@ -454,4 +458,14 @@ export class TaskManager {
     else if (info.name || info.user) fw.info = { ...info, id: { value: id } };
     return fw;
   }
+}
+
+/**
+ * taskUser is who a task runs as, as Mesos's agent decides it: with --switch_user (the default) the
+ * task's CommandInfo.user, else its framework's FrameworkInfo.user, else the agent's own user; without
+ * it, always the agent's own user (a CommandInfo.user is then ignored, as Mesos does).
+ */
+export function taskUser(task: TaskInfo, framework: FrameworkInfo, switchUser: boolean): string {
+  if (!switchUser) return agentUser();
+  return task.command?.user || framework.user || agentUser();
 }

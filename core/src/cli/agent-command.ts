@@ -29,6 +29,7 @@ export const AGENT_FLAGS: Record<string, FlagSpec> = {
   modules: { type: 'string', help: 'modules.json with the isolator (and hook) modules' },
   hooks: { type: 'string', help: 'comma-separated hook modules of --modules, called in this order (agent hooks)' },
   executor_shutdown_grace_period: { type: 'duration', default: '5secs', help: 'kill grace period (SIGTERM to SIGKILL) when the kill policy gives none' },
+  switch_user: { type: 'bool', default: 'true', help: "run each task as its CommandInfo.user, else its framework's user (FrameworkInfo.user), as Mesos; false: as the agent's user" },
   recover: { type: 'string', default: 'reconnect', help: 'after a restart: reconnect (resume running tasks) or cleanup (kill them)' },
   quiet: { type: 'bool', default: 'false', help: 'log warnings and errors only' },
 };
@@ -76,6 +77,7 @@ export async function agentCommand(argv: string[], out: (s: string) => void, log
     modules: v.modules ? loadModulesJson(v.modules as string) : undefined,
     hooks: list(v.hooks),
     executorShutdownGracePeriodMs: v.executor_shutdown_grace_period as number,
+    switchUser: v.switch_user as boolean,
     recover,
     flags: effective,
     log,

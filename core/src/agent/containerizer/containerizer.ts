@@ -26,7 +26,7 @@ import { ExitPoller } from './exit-poller';
 import { fetchUris } from './fetcher';
 import { resolveIsolators, mergeStatistics, ModuleIsolator, type Isolator } from './isolators';
 import { ForkServer, forkServerCanRun } from './fork-server';
-import { chownTree, containersDir, installShim, lookupUser, readStatus, removeContainerDir, signalGroup, spawnHeld, writeMeta, writeReleased, type HeldProcess, type ShimExit } from './launcher';
+import { blockedDirectory, chownTree, containersDir, groupsOf, installShim, lookupUser, readStatus, removeContainerDir, signalGroup, spawnHeld, writeMeta, writeReleased, type HeldProcess, type ShimExit } from './launcher';
 import { onPath, planProcess, validateCommand, type IsolatorLaunchInfo } from './launch-info';
 import { isAlive, waitGone } from './proc';
 import { recoverContainers } from './recover';
@@ -250,7 +250,7 @@ export class UniversalContainerizer implements Containerizer {
       exitedEarly = c.phase === 'ISOLATING';
       if (c.phase === 'RUNNING') void this.processGone(c, exit);
     });
-    writeMeta(c.runtimeDir, { containerId: c.id, pid: held.pid, startTime: held.startTime, isolators: c.prepared.map((i) => i.name), startedAt: c.startedAt, releaseMarker: true });
+    writeMeta(c.runtimeDir, { containerId: c.id, pid: held.pid, startTime: held.startTime, isolators: c.prepared.map((i) => i.name), startedAt: c.startedAt, releaseMarker: true, ...(c.user && { user: c.user }) });
     for (const iso of c.prepared) {
       await iso.isolate(c.id, held.pid).catch((err) => {
         throw launchFailed(TesseraError.wrap(err).message, err);
@@ -274,6 +274,16 @@ export class UniversalContainerizer implements Containerizer {
     if (!ids) throw launchFailed(`user "${c.user}" does not exist on this agent: create it, or launch the task as an existing user`);
     if (process.getuid?.() !== 0) {
       throw launchFailed(`the agent runs as "${agentUser()}" and cannot start a task as "${c.user}": run the agent as root, or launch the task as ${agentUser()}`);
+    }
+    const groups = groupsOf(c.user, ids.gid);
+    for (const target of [c.sandbox, c.runtimeDir]) {
+      const blocked = blockedDirectory(target, { uid: ids.uid, groups });
+      if (blocked) {
+        throw launchFailed(
+          `user "${c.user}" cannot reach ${target}: ${blocked.dir} (mode ${blocked.mode.toString(8).padStart(4, '0')}, owner ${blocked.uid}:${blocked.gid}) does not let it pass; ` +
+            `make the agent's --work_dir (and --runtime_dir) and their parents traversable by task users (chmod o+x ${blocked.dir}), or run the task as the agent's user`,
+        );
+      }
     }
     return ids;
   }

@@ -108,6 +108,8 @@ export interface ContainerMeta {
   startedAt: number;
   /** True when the agent writes the `released` marker (older agents did not: recovery then only checks for a stopped shim). */
   releaseMarker?: boolean;
+  /** The user the task runs as (absent: the agent's; older agents did not write it). */
+  user?: string;
 }
 
 /** writeMeta records a container's meta atomically (tmp + rename). */
@@ -276,6 +278,44 @@ export function lookupUser(name: string, passwd = '/etc/passwd'): UserIds | unde
     if (f[0] === name && f.length >= 7) return { uid: Number(f[2]), gid: Number(f[3]), home: f[5] };
   }
   return undefined;
+}
+
+/**
+ * blockedDirectory finds the first directory above `target` that the user cannot pass through (no
+ * search permission for its uid, its groups, or others): a task running as that user could not reach
+ * its sandbox. `groups` are the user's group ids (primary and supplementary). Undefined when all pass.
+ */
+export function blockedDirectory(target: string, ids: { uid: number; groups: readonly number[] }): { dir: string; mode: number; uid: number; gid: number } | undefined {
+  const chain: string[] = [];
+  for (let d = path.dirname(path.resolve(target)); ; d = path.dirname(d)) {
+    chain.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const dir of chain) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(dir);
+    } catch {
+      return undefined; // not there yet: made for the task later, nothing to say now
+    }
+    const bit = st.uid === ids.uid ? 0o100 : ids.groups.includes(st.gid) ? 0o010 : 0o001;
+    if (ids.uid !== 0 && (st.mode & bit) === 0) return { dir, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+  }
+  return undefined;
+}
+
+/** groupsOf lists a user's group ids: its primary group and those /etc/group lists it in. */
+export function groupsOf(name: string, primary: number, groupFile = '/etc/group'): number[] {
+  const out = new Set([primary]);
+  try {
+    for (const line of fs.readFileSync(groupFile, 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f.length >= 4 && f[3].split(',').includes(name)) out.add(Number(f[2]));
+    }
+  } catch {
+    // no group file: the primary group only
+  }
+  return [...out];
 }
 
 /** chownTree hands a sandbox (and the container's runtime dir) to the task's user. */

@@ -101,7 +101,7 @@ export async function recoverContainers(ctx: RecoverContext, known: Checkpointed
   for (const k of known) {
     const dir = path.join(root, k.containerId);
     const meta = readMeta(dir);
-    const c = new Container({ ...k, user: k.task.command?.user, runtimeDir: dir, phase: 'RUNNING', startedAt: meta?.startedAt });
+    const c = new Container({ ...k, user: meta?.user ?? k.task.command?.user, runtimeDir: dir, phase: 'RUNNING', startedAt: meta?.startedAt });
     if (meta) {
       c.pid = meta.pid;
       c.startTime = meta.startTime;
