@@ -41,9 +41,10 @@ export interface SharedListenOptions {
 /**
  * DEFAULT_BACKLOG lets thousands of agents reconnect at once (a master restart): with Node's default
  * of 511 the kernel drops the SYNs beyond it and the agents wait 1 s, then 3 s, for their retransmits.
- * Linux caps it at net.core.somaxconn.
+ * Linux caps it at net.core.somaxconn (4,096 on recent kernels): asking for the most lets an operator's
+ * larger somaxconn take effect without a flag (docs/master.md, "Large clusters").
  */
-export const DEFAULT_BACKLOG = 4096;
+export const DEFAULT_BACKLOG = 65535;
 
 /** SharedListener is the bound port. */
 export interface SharedListener {
