@@ -9,7 +9,7 @@ import protobuf from 'protobufjs';
 import { createLog, type LogLevel } from '../../core/src/log';
 import { runMaster, type RunningMaster } from '../../core/src/master/run-master';
 import { tempDir, waitFor } from '../modules/helpers';
-import { operatorCall, type Json } from '../support/operator-client';
+import { masterProto, operatorCall, post, type Json } from '../support/operator-client';
 import { raw, SchedulerClient, type Event } from '../support/scheduler-client';
 import { SimAgent } from '../support/sim-agent';
 
@@ -242,6 +242,70 @@ describe('ACCEPT with RESERVE (protobuf)', () => {
       req.destroy();
     }
   }, 30_000);
+});
+
+describe("the operator API's RESERVE_RESOURCES and UNRESERVE_RESOURCES", () => {
+  const OP = { type: 'DYNAMIC', role: 'db' }; // an operator's reservation: no principal without authentication
+  const opPost = (call: Json) => post(running.address, '/api/v1', JSON.stringify(call), { 'Content-Type': 'application/json' });
+  const reserveCall = (agentId: string | undefined, ...resources: Json[]): Json => ({ type: 'RESERVE_RESOURCES', reserve_resources: { agent_id: { value: agentId }, resources } });
+  const unreserveCall = (agentId: string | undefined, ...resources: Json[]): Json => ({ type: 'UNRESERVE_RESOURCES', unreserve_resources: { agent_id: { value: agentId }, resources } });
+
+  it("reserves an agent's free resources for a role (202; its outstanding offers rescinded, the role offered them, the registry keeps them); UNRESERVE gives them back", async () => {
+    const a = await agent('op-res', 'cpus:4;mem:1024');
+    const db = await framework(DB);
+    const first = await offerFrom(db, 'op-res'); // outstanding while the operator reserves
+    const from = db.events.length;
+    const r = await opPost(reserveCall(a.agentId, scalar('cpus', 2, { reservations: [OP] })));
+    expect(r).toMatchObject({ status: 202, body: '' });
+    await db.next((e: Event) => e.type === 'RESCIND' && e.rescind.offer_id.value === first.id.value, 5000, from);
+    const next = await offerFrom(db, 'op-res', from);
+    expect(next.resources.filter((x: Json) => x.reservations?.length)).toEqual([{ name: 'cpus', type: 'SCALAR', scalar: { value: 2 }, reservations: [OP], allocation_info: { role: 'db' } }]);
+    let total = await agentTotal('op-res');
+    expect([sum(total, 'cpus', true), sum(total, 'cpus', false)]).toEqual([2, 2]);
+    expect(running.registry!.reservationsOf(a.agentId!)).toEqual([expect.objectContaining({ name: 'cpus', scalar: { value: 2 }, reservations: [OP] })]);
+
+    // Over protobuf, from a client built from the .proto files alone.
+    const { Call } = masterProto();
+    const bytes = Buffer.from(Call.encode(Call.fromObject(unreserveCall(a.agentId, scalar('cpus', 2, { reservations: [OP] })))).finish());
+    const u = await post(running.address, '/api/v1', bytes, { 'Content-Type': 'application/x-protobuf' });
+    expect(u.status).toBe(202);
+    total = await agentTotal('op-res');
+    expect([sum(total, 'cpus', true), sum(total, 'cpus', false)]).toEqual([0, 4]);
+    expect(running.registry!.reservationsOf(a.agentId!)).toEqual([]);
+  }, 30_000);
+
+  it('answers 409 when the agent lacks the resources free, 400 for an unknown agent or resources that cannot be (un)reserved, and changes nothing', async () => {
+    const a = await agent('op-busy', 'cpus:2;mem:512');
+    const db = await framework(DB);
+    const offer = await offerFrom(db, 'op-busy');
+    await accept(db, offer, [LAUNCH(offer, 'busy', [scalar('cpus', 2), scalar('mem', 128)])]);
+    await db.update('busy', 'TASK_RUNNING');
+    const busy = await opPost(reserveCall(a.agentId, scalar('cpus', 1, { reservations: [OP] })));
+    expect(busy.status).toBe(409);
+    expect(busy.body).toMatch(/^Cannot reserve cpus\S*:1 on agent \S+ \(op-busy\): they are not free there; free \(neither used by tasks nor reserved otherwise\): mem\S*:384\. Kill tasks that use them, or reserve less$/);
+    const bad = async (call: Json, message: RegExp) => {
+      const r = await opPost(call);
+      expect(r.status).toBe(400);
+      expect(r.body).toMatch(message);
+    };
+    await bad(reserveCall('no-such-agent', scalar('mem', 64, { reservations: [OP] })), /^No agent found with specified ID 'no-such-agent'/);
+    await bad({ type: 'RESERVE_RESOURCES', reserve_resources: { resources: [] } }, /reserve_resources\.agent_id: required field is missing/);
+    await bad(reserveCall('', scalar('mem', 64, { reservations: [OP] })), /Expecting 'reserve_resources.agent_id' to be present/);
+    await bad(reserveCall(a.agentId), /Invalid RESERVE_RESOURCES: "reserve_resources.resources" is empty/);
+    await bad(reserveCall(a.agentId, scalar('mem', 64)), /Invalid RESERVE_RESOURCES: Resource mem\S*:64 is not dynamically reserved/);
+    await bad(reserveCall(a.agentId, scalar('mem', 64, { reservations: [OP], allocation_info: { role: 'db' } })), /has allocation_info: resources an operator names belong to no allocation/);
+    await bad(unreserveCall(a.agentId, scalar('mem', 64)), /Invalid UNRESERVE_RESOURCES: Resource mem\S*:64 is not reserved/);
+    await bad(unreserveCall(a.agentId, scalar('mem', 64, { reservations: [{ type: 'STATIC', role: 'db' }] })), /is statically reserved for role 'db'/);
+    // Reserved resources nobody reserved: not free (409), nothing changed.
+    expect((await opPost(unreserveCall(a.agentId, scalar('mem', 64, { reservations: [OP] })))).status).toBe(409);
+    const total = await agentTotal('op-busy');
+    expect([sum(total, 'cpus', true), sum(total, 'mem', true), sum(total, 'cpus', false), sum(total, 'mem', false)]).toEqual([0, 0, 2, 512]);
+  }, 30_000);
+
+  it('kept the allocator module in step: its stream never had to be reopened with a snapshot', () => {
+    expect(running.master.link.streamsOpened).toBe(1);
+    expect(logLines.some((l) => l.includes('allocator stream ended'))).toBe(false);
+  });
 });
 
 describe('reservations survive a master restart (registry)', () => {

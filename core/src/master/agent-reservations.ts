@@ -13,9 +13,10 @@
  * The ACCEPT then recovers what it left unused, with its filters, as always.
  */
 import type { Master } from './master';
+import { MasterError } from './master-error';
 import { rolesOf, toAbiResource } from './model/abi';
 import type { Resource } from './model/mesos';
-import { describeResources } from './model/resources';
+import { describeResources, ResourceBag } from './model/resources';
 import { convertTotal, dynamicReservations, withDynamicReservations, type Conversion } from './reservations';
 import type { AgentRecord, FrameworkRecord } from './state';
 
@@ -35,6 +36,42 @@ export function commitConversions(master: Master, f: FrameworkRecord, agent: Age
     const what = c.operation === 'RESERVE' ? `reserved ${describeResources(c.converted)}` : `unreserved ${describeResources(c.consumed)}`;
     master.opts.log.info(`framework ${f.id} ${what} on agent ${agent.id} (${agent.info.hostname})`);
   }
+}
+
+/**
+ * commitOperatorConversion applies an operator's RESERVE_RESOURCES or UNRESERVE_RESOURCES (Mesos's
+ * master/http.cpp `_operation`): the agent's outstanding offers are rescinded so that their resources
+ * count as free, and the conversion must fit in what its tasks leave free (else MasterError 409, as
+ * Mesos's Conflict). Then registry, agent record and allocator (`update_agent`) get the new total; the
+ * converted resources are offered in the next cycles.
+ */
+export function commitOperatorConversion(master: Master, agent: AgentRecord, conversion: Conversion): void {
+  const free = ResourceBag.of(agent.total);
+  for (const t of agent.tasks.values()) free.subtract((t.task.resources ?? []).map(unallocated));
+  if (!free.contains(conversion.consumed)) {
+    const verb = conversion.operation === 'RESERVE' ? 'reserve' : 'unreserve';
+    throw new MasterError(
+      409,
+      `Cannot ${verb} ${describeResources(conversion.consumed)} on agent ${agent.id} (${agent.info.hostname}): they are not free there; ` +
+        `free (neither used by tasks nor reserved otherwise): ${describeResources(free.toList()) || 'nothing'}. Kill tasks that use them, or ${verb} less`,
+    );
+  }
+  for (const id of [...agent.offers]) master.rescind(id);
+  const total = convertTotal(agent.total, [conversion]);
+  try {
+    master.opts.registry?.setReservations(agent.id, dynamicReservations(total));
+  } catch (err) {
+    throw new MasterError(503, `the reservation was not recorded (${(err as Error).message}); nothing changed: try again once the master's --work_dir is writable`);
+  }
+  agent.total = total;
+  master.link.send({ updateAgent: { agentId: agent.id, total: total.map(toAbiResource), capabilities: agent.capabilities } });
+  const what = conversion.operation === 'RESERVE' ? `reserved ${describeResources(conversion.converted)}` : `unreserved ${describeResources(conversion.consumed)}`;
+  master.opts.log.info(`an operator ${what} on agent ${agent.id} (${agent.info.hostname})`);
+}
+
+function unallocated(r: Resource): Resource {
+  const { allocation_info: _role, ...rest } = r;
+  return rest;
 }
 
 // Everything the framework holds on the agent in the roles of `held`: `held` itself, its other offers

@@ -249,6 +249,48 @@ export function unreserve(op: UnreserveOperation | undefined, ctx: OperationCont
   return { conversion: { operation: 'UNRESERVE', consumed: prepared, converted } };
 }
 
+/**
+ * operatorConversion checks the resources of an operator's RESERVE_RESOURCES or UNRESERVE_RESOURCES
+ * (no framework, so no role or capability of one applies; Mesos's master/validation.cpp with no
+ * principal) and returns the conversion, or why the call is refused. Whether the agent has the
+ * resources to spare is the caller's to check.
+ */
+export function operatorConversion(op: 'RESERVE' | 'UNRESERVE', given: readonly Resource[] | undefined): ConversionResult {
+  const call = `${op}_RESOURCES`;
+  const field = `${op.toLowerCase()}_resources.resources`;
+  const fail = (why: string): ConversionResult => ({ error: `Invalid ${call}: ${why}` });
+  if (!given?.length) return fail(`"${field}" is empty: list the resources${op === 'RESERVE' ? ', each with the reservation to make {"type": "DYNAMIC", "role": ...}' : ' to release, as GET_AGENTS shows them reserved'}`);
+  const consumed: Resource[] = [];
+  const converted: Resource[] = [];
+  for (const raw of given) {
+    const r = upgradeResource(raw);
+    if (typeof r === 'string') return fail(`Invalid resources: ${r}`);
+    const text = describeResources([r]);
+    if (r.allocation_info) return fail(`Resource ${text} has allocation_info: resources an operator names belong to no allocation; leave allocation_info out`);
+    if (r.revocable) return fail(`Resource ${text} is revocable: revocable resources cannot be reserved`);
+    const last = r.reservations?.[r.reservations.length - 1];
+    if (op === 'RESERVE') {
+      if (last?.type !== 'DYNAMIC') return fail(`Resource ${text} is not dynamically reserved: give it the reservation to make, {"type": "DYNAMIC", "role": "<role>"} (or the legacy "role" with a "reservation")`);
+      const source = popReservation(r);
+      const previous = source.reservations?.[source.reservations.length - 1];
+      if (previous && !last.role!.startsWith(`${previous.role}/`)) {
+        return fail(`Resource ${describeResources([source])} is already reserved for role '${previous.role}' and cannot be reserved for role '${last.role}': UNRESERVE it first (a reservation can only be refined for a sub-role such as '${previous.role}/...')`);
+      }
+      consumed.push(source);
+      converted.push(r);
+    } else {
+      if (!last) return fail(`Resource ${text} is not reserved: only dynamically reserved resources can be unreserved`);
+      if (last.type === 'STATIC') {
+        return fail(`Resource ${text} is statically reserved for role '${last.role}' (by the agent's --resources): only dynamic reservations can be unreserved; restart the agent with other --resources to change static ones`);
+      }
+      if ((r.disk as { persistence?: unknown } | undefined)?.persistence) return fail(`A dynamically reserved persistent volume ${text} cannot be unreserved: DESTROY the volume first`);
+      consumed.push(r);
+      converted.push(popReservation(r));
+    }
+  }
+  return { conversion: { operation: op, consumed, converted } };
+}
+
 /** applyConversion makes `bag` hold the converted resources instead of the consumed ones. */
 export function applyConversion(bag: ResourceBag, c: Conversion): void {
   bag.subtract(c.consumed);

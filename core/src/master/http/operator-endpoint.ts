@@ -3,7 +3,8 @@
  * `mesos.v1.master.Call` in JSON or protobuf (by Content-Type, as the scheduler API: 400 without one, 415
  * for another); the answer is a `mesos.v1.master.Response` in the format the Accept header allows (JSON
  * by default; 406 when neither), e.g. `{"type":"GET_STATE","get_state":{...}}`. SUBSCRIBE answers with
- * a RecordIO event stream; TEARDOWN with 200 and an empty body.
+ * a RecordIO event stream; TEARDOWN with 200 and an empty body; RESERVE_RESOURCES and
+ * UNRESERVE_RESOURCES with 202 and an empty body once applied (409 when the agent lacks the resources).
  *
  * Refusals are plain text: 405 for a method other than POST, 400 for a body that does not decode, a
  * call without a (known) type or a call missing its field, 501 for a Mesos call Tessera does not serve.
@@ -15,7 +16,10 @@
 import type http from 'node:http';
 import type { Log } from '../../log';
 import type { Master } from '../master';
+import { commitOperatorConversion } from '../agent-reservations';
 import { MasterError } from '../master-error';
+import type { Resource } from '../model/mesos';
+import { operatorConversion } from '../reservations';
 import { decodeJson, decodeProto, encodeJson, encodeProto, requestFormat, responseFormat, WireError, type PlainMessage } from '../wire';
 import { readBody, reply } from './body';
 import { operatorSubscribe } from './operator-stream';
@@ -38,6 +42,14 @@ interface OperatorCall {
   type?: string;
   get_metrics?: { timeout?: { nanoseconds: number } };
   teardown?: { framework_id: { value: string } };
+  reserve_resources?: ReservationCall;
+  unreserve_resources?: ReservationCall;
+}
+
+/** The body of RESERVE_RESOURCES and UNRESERVE_RESOURCES. */
+interface ReservationCall {
+  agent_id?: { value: string };
+  resources?: Resource[];
 }
 
 // The calls answered with a Response: the Response's type is the call's name, its field the name in lower case.
@@ -56,7 +68,7 @@ const QUERIES: Record<string, (master: Master, opts: OperatorEndpointOptions) =>
 };
 
 /** SERVED_CALLS are the operator call types this master answers. */
-export const SERVED_CALLS: readonly string[] = [...Object.keys(QUERIES), 'SUBSCRIBE', 'TEARDOWN'];
+export const SERVED_CALLS: readonly string[] = [...Object.keys(QUERIES), 'SUBSCRIBE', 'TEARDOWN', 'RESERVE_RESOURCES', 'UNRESERVE_RESOURCES'];
 
 /** operatorEndpoint handles one request to /api/v1. */
 export async function operatorEndpoint(master: Master, req: http.IncomingMessage, res: http.ServerResponse, opts: OperatorEndpointOptions): Promise<void> {
@@ -85,6 +97,7 @@ export async function operatorEndpoint(master: Master, req: http.IncomingMessage
     }
     if (stream) return operatorSubscribe(master, req, res, out, opts.log);
     if (type === 'TEARDOWN') return teardown(master, call, res);
+    if (type === 'RESERVE_RESOURCES' || type === 'UNRESERVE_RESOURCES') return reservation(master, call, type, res);
     const query = QUERIES[type];
     if (!query) {
       // A Mesos call Tessera does not serve (names Mesos does not know never get here: they decode as no type).
@@ -106,6 +119,21 @@ function teardown(master: Master, call: OperatorCall, res: http.ServerResponse):
   if (!master.frameworks.has(id)) throw new MasterError(400, `Cannot teardown framework '${id}': no such framework on this master (GET_FRAMEWORKS lists them)`);
   master.removeFramework(id, 'an operator sent TEARDOWN');
   res.writeHead(200, { 'Content-Length': '0' });
+  res.end();
+}
+
+// RESERVE_RESOURCES / UNRESERVE_RESOURCES: 202 once applied (Mesos answers 202 Accepted too), 400 for a
+// call that names no agent, an unknown one or invalid resources, 409 when the agent lacks them free.
+function reservation(master: Master, call: OperatorCall, type: 'RESERVE_RESOURCES' | 'UNRESERVE_RESOURCES', res: http.ServerResponse): void {
+  const field = type === 'RESERVE_RESOURCES' ? 'reserve_resources' : 'unreserve_resources';
+  const body = call[field];
+  if (!body?.agent_id?.value) throw new MasterError(400, `Expecting '${field}.agent_id' to be present: a ${type} call names the agent and the resources`);
+  const agent = master.agents.get(body.agent_id.value);
+  if (!agent) throw new MasterError(400, `No agent found with specified ID '${body.agent_id.value}' (GET_AGENTS lists the agents)`);
+  const result = operatorConversion(type === 'RESERVE_RESOURCES' ? 'RESERVE' : 'UNRESERVE', body.resources);
+  if ('error' in result) throw new MasterError(400, result.error);
+  commitOperatorConversion(master, agent, result.conversion);
+  res.writeHead(202, { 'Content-Length': '0' });
   res.end();
 }
 

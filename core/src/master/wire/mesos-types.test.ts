@@ -43,7 +43,9 @@ describe('Mesos v1 types', () => {
     expect(values('mesos.v1.master.Call', 'Type')).toMatchObject({ GET_STATE: 9, GET_MASTER: 17, SUBSCRIBE: 18, TEARDOWN: 31, MARK_AGENT_GONE: 32 });
     expect(values('mesos.v1.master.Response', 'Type')).toMatchObject({ GET_STATE: 8, GET_AGENTS: 9, GET_TASKS: 12, GET_MASTER: 15 });
     expect(numbers('mesos.v1.master.Response')).toMatchObject({ get_state: 9, get_agents: 10, get_frameworks: 11, get_tasks: 13, get_master: 16 });
-    expect(numbers('mesos.v1.master.Call')).toEqual({ type: 1, get_metrics: 2, teardown: 16 });
+    expect(numbers('mesos.v1.master.Call')).toEqual({ type: 1, get_metrics: 2, reserve_resources: 7, unreserve_resources: 8, teardown: 16 });
+    expect(numbers('mesos.v1.master.Call.ReserveResources')).toEqual({ agent_id: 1, resources: 2 });
+    expect(numbers('mesos.v1.master.Call.UnreserveResources')).toEqual({ agent_id: 1, resources: 2 });
   });
 
   it('plans carry required-ness and the explicit defaults Mesos writes', () => {
