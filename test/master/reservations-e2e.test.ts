@@ -38,8 +38,10 @@ afterAll(async () => {
 });
 
 const PRINCIPAL = 'db-principal';
-const DB = { user: 'root', name: 'db', roles: ['db'], principal: PRINCIPAL, capabilities: [{ type: 'MULTI_ROLE' }], failover_timeout: 60 };
-const WEB = { user: 'root', name: 'web', roles: ['web'], capabilities: [{ type: 'MULTI_ROLE' }], failover_timeout: 60 };
+// Frameworks that read reservations as a stack (Mesos >= 1.4); one without RESERVATION_REFINEMENT is offered
+// them in the format before it (a test below).
+const DB = { user: 'root', name: 'db', roles: ['db'], principal: PRINCIPAL, capabilities: [{ type: 'MULTI_ROLE' }, { type: 'RESERVATION_REFINEMENT' }], failover_timeout: 60 };
+const WEB = { user: 'root', name: 'web', roles: ['web'], capabilities: [{ type: 'MULTI_ROLE' }, { type: 'RESERVATION_REFINEMENT' }], failover_timeout: 60 };
 const DYN = { type: 'DYNAMIC', role: 'db', principal: PRINCIPAL };
 const scalar = (name: string, value: number, extra: Json = {}): Json => ({ name, type: 'SCALAR', scalar: { value }, ...extra });
 const reservedCpus = (value: number): Json => scalar('cpus', value, { reservations: [DYN] });
@@ -150,6 +152,33 @@ describe('ACCEPT with RESERVE and UNRESERVE (JSON)', () => {
     expect(sum(after.resources, 'cpus', false)).toBe(4);
     expect((await slave('res-unreserve')).reserved_resources).toEqual({});
     expect(sum(await agentTotal('res-unreserve'), 'cpus', true)).toBe(0);
+  }, 30_000);
+
+  it('offers a framework without RESERVATION_REFINEMENT its reservations as role + reservation (the format before Mesos 1.4), which it can use and give back as offered', async () => {
+    await agent('res-legacy', 'cpus:4;mem:1024;mem(db):256');
+    const legacy = await framework({ ...DB, name: 'db-legacy', capabilities: [{ type: 'MULTI_ROLE' }] });
+    const first = await offerFrom(legacy, 'res-legacy');
+    // Unreserved: no role (the proto's default "*"); static: role only; never a reservations stack.
+    expect(first.resources.filter((r: Json) => r.name === 'mem')).toEqual([
+      { name: 'mem', type: 'SCALAR', scalar: { value: 1024 }, allocation_info: { role: 'db' } },
+      { name: 'mem', type: 'SCALAR', scalar: { value: 256 }, role: 'db', allocation_info: { role: 'db' } },
+    ]);
+    let from = legacy.events.length;
+    await accept(legacy, first, [RESERVE({ ...scalar('cpus', 2, { role: 'db' }), reservation: { principal: PRINCIPAL } })]);
+    const reserved = await offerFrom(legacy, 'res-legacy', from);
+    const dynamic = reserved.resources.find((r: Json) => r.name === 'cpus' && r.role === 'db');
+    expect(dynamic).toEqual({ name: 'cpus', type: 'SCALAR', scalar: { value: 2 }, role: 'db', reservation: { principal: PRINCIPAL }, allocation_info: { role: 'db' } });
+    expect(reserved.resources.some((r: Json) => r.reservations)).toBe(false);
+    // The offered resources, sent back as they came: a LAUNCH on some, an UNRESERVE of the rest.
+    from = legacy.events.length;
+    await accept(legacy, reserved, [LAUNCH(reserved, 'legacy-task', [{ ...dynamic, scalar: { value: 1 } }]), UNRESERVE({ ...dynamic, scalar: { value: 1 } })]);
+    await legacy.update('legacy-task', 'TASK_RUNNING');
+    const tasks = await operatorCall(running.address, { type: 'GET_TASKS' });
+    expect(tasks.get_tasks.tasks.find((t: Json) => t.task_id.value === 'legacy-task').resources).toEqual([
+      expect.objectContaining({ name: 'cpus', scalar: { value: 1 }, reservations: [{ type: 'DYNAMIC', role: 'db', principal: PRINCIPAL }] }),
+    ]);
+    const total = await agentTotal('res-legacy');
+    expect([sum(total, 'cpus', true), sum(total, 'cpus', false)]).toEqual([1, 3]);
   }, 30_000);
 
   it('drops invalid operations with Mesos-style errors in the log, and goes on with the next operations', async () => {

@@ -22,7 +22,7 @@ import { TERMINAL_STATES, type FrameworkInfo, type MasterInfo, type Offer, type 
 import { ResourceBag } from './model/resources';
 import { agentTotal, commitConversions } from './agent-reservations';
 import type { MasterHooks } from './hooks';
-import { applyConversion, reserve, unreserve, upgradeResource, type Conversion } from './reservations';
+import { applyConversion, downgradeResource, reserve, unreserve, upgradeResource, type Conversion } from './reservations';
 import { forgetRecoveredAgent, recordChanges, recover, syncReregisteredTasks } from './recovery';
 import type { Registry } from './registry';
 import { taskKey, type AgentRecord, type FrameworkRecord, type OfferRecord, type RecoveredAgent, type Subscriber, type TaskRecord } from './state';
@@ -194,7 +194,10 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
       this.offers.set(id, record);
       framework.offers.add(id);
       agent.offers.add(id);
-      byFramework.set(framework.id, [...(byFramework.get(framework.id) ?? []), offer]);
+      // Frameworks without RESERVATION_REFINEMENT read reservations in the format before it (Mesos does the same).
+      const refinement = (framework.info.capabilities ?? []).some((c) => c.type === 'RESERVATION_REFINEMENT');
+      const sent = refinement ? offer : { ...offer, resources: resources.map(downgradeResource) };
+      byFramework.set(framework.id, [...(byFramework.get(framework.id) ?? []), sent]);
     }
     for (const [fid, offers] of byFramework) {
       this.counters.offersSent += offers.length;

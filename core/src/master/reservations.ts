@@ -115,6 +115,23 @@ export function upgradeResource(r: Resource): Resource | string {
   return { ...unreserved, reservations: [cleanReservation(info)] };
 }
 
+/**
+ * downgradeResource writes a resource in the format of frameworks without RESERVATION_REFINEMENT (Mesos
+ * < 1.4's), as Mesos's master does for their offers: one reservation becomes `role` (+ `reservation`
+ * with its principal and labels when dynamic); an unreserved resource has no `role` (the proto's
+ * default "*"). A refined reservation (a stack of several) has no such form: those frameworks are never
+ * offered one (the allocator leaves them out), so it is returned as it is.
+ */
+export function downgradeResource(r: Resource): Resource {
+  const stack = r.reservations;
+  if (!stack?.length || stack.length > 1) return r;
+  const [only] = stack;
+  const { reservations: _stack, ...rest } = r;
+  const out: LegacyResource = { ...rest, role: only.role };
+  if (only.type === 'DYNAMIC') out.reservation = { ...(only.principal !== undefined && { principal: only.principal }), ...(only.labels && { labels: only.labels }) };
+  return out;
+}
+
 /** The resource with its innermost reservation taken off (unreserved when it was the only one). */
 function popReservation(r: Resource): Resource {
   const out = structuredClone(r);
