@@ -2,12 +2,13 @@
 // label-hook fixture, with parameters that make it fail or answer late), simulated agents over the real
 // agent protocol and the independent scheduler client. Covers the label decorator chain, onError
 // "ignore" and "fail", a hook past its call deadline, a killed hook module, and the startup errors.
+import fs from 'node:fs';
 import path from 'node:path';
 import { main } from '../../core/src/cli';
 import { createLog } from '../../core/src/log';
 import { runMaster, type RunningMaster } from '../../core/src/master/run-master';
 import { loadModulesJson } from '../../core/src/modules/modules-json';
-import { fixture, ROOT, waitFor, writeModulesJson } from '../modules/helpers';
+import { fixture, ROOT, tempDir, waitFor, writeModulesJson } from '../modules/helpers';
 import { operatorCall, type Json } from '../support/operator-client';
 import { raw, SchedulerClient, type Event } from '../support/scheduler-client';
 import { SimAgent } from '../support/sim-agent';
@@ -26,6 +27,8 @@ const MODULES = writeModulesJson({
     hook('fragile', { restart: { initialBackoff: '60s', maxBackoff: '60s' }, timeouts: { call: '500ms' } }),
     hook('fragile-ignored', { parameters: { key: 'extra', value: '1' }, restart: { initialBackoff: '60s', maxBackoff: '60s' }, timeouts: { call: '500ms' }, onError: 'ignore' }),
     { name: 'echo', file: fixture('echo-isolator') },
+    hook('lost-watch', { env: { LABEL_HOOK_AGENT_HOOKS: 'masterAgentLostHook', FIXTURE_LOG: path.join(tempDir(), 'lost.log') } }),
+    hook('lost-broken', { parameters: { failWith: 'cannot page anyone' }, env: { LABEL_HOOK_AGENT_HOOKS: 'masterAgentLostHook' }, onError: 'fail' }),
   ],
 });
 
@@ -69,6 +72,43 @@ async function launch(c: SchedulerClient, taskId: string, labels?: Json[]): Prom
 }
 
 const labelsOnAgent = (a: SimAgent, taskId: string): Json[] | undefined => a.tasks().find((t) => t.task_id.value === taskId)?.labels?.labels;
+
+describe('master hooks: the agent-lost hook', () => {
+  it('tells the hooks of an agent removed after missed pings; a failing one is only logged', async () => {
+    const watch = loadModulesJson(MODULES).modules.find((x) => x.name === 'lost-watch')!;
+    const lostLog = watch.env!.FIXTURE_LOG;
+    const m = await runMaster({ ip: '127.0.0.1', port: 0, log, modules: loadModulesJson(MODULES), hooks: ['lost-broken', 'lost-watch'], allocationIntervalMs: 100, agentPingTimeoutMs: 100, maxAgentPingTimeouts: 2 });
+    masters.push(m);
+    const a = new SimAgent({ master: m.address, hostname: 'goes-quiet', resources: 'cpus:1;mem:128', statusRetryMs: 300 });
+    agents.push(a);
+    await a.start();
+    a.answerPings = false;
+    await waitFor(() => fs.existsSync(lostLog) && fs.readFileSync(lostLog, 'utf8').includes('masterAgentLostHook'), 10_000, 'the agent-lost hook call');
+    const calls = fs.readFileSync(lostLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((c) => c.call === 'masterAgentLostHook');
+    expect(calls[0]).toEqual(expect.objectContaining({ agentId: a.agentId, hostname: 'goes-quiet' }));
+    expect(logLines.some((l) => l.includes(`master hook module 'lost-broken' failed on lost agent ${a.agentId} (goes-quiet): LABEL_HOOK_REFUSED: module lost-broken: hook.MasterAgentLostHook: cannot page anyone`))).toBe(true);
+    expect(logLines.some((l) => /master hook lost-watch: .*is told of removed agents/.test(l))).toBe(true);
+    await a.stop();
+  }, 30_000);
+
+  it('tells them of an agent that did not come back in time after a master restart', async () => {
+    const workDir = tempDir();
+    const lostLog = path.join(tempDir(), 'lost-after-restart.log');
+    const modules = loadModulesJson(MODULES);
+    modules.modules.find((x) => x.name === 'lost-watch')!.env = { LABEL_HOOK_AGENT_HOOKS: 'masterAgentLostHook', FIXTURE_LOG: lostLog };
+    const first = await runMaster({ ip: '127.0.0.1', port: 0, log, workDir, modules, hooks: ['lost-watch'], allocationIntervalMs: 100 });
+    const a = new SimAgent({ master: first.address, hostname: 'never-back', resources: 'cpus:1;mem:128', statusRetryMs: 300 });
+    await a.start();
+    await a.stop();
+    await first.stop();
+    const second = await runMaster({ ip: '127.0.0.1', port: 0, log, workDir, modules, hooks: ['lost-watch'], allocationIntervalMs: 100, agentReregisterTimeoutMs: 300 });
+    masters.push(second);
+    await waitFor(() => fs.existsSync(lostLog) && fs.readFileSync(lostLog, 'utf8').includes('masterAgentLostHook'), 10_000, 'the agent-lost hook call after the restart');
+    const call = fs.readFileSync(lostLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((c) => c.call === 'masterAgentLostHook');
+    expect(call).toEqual(expect.objectContaining({ agentId: a.agentId, hostname: 'never-back' }));
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }, 30_000);
+});
 
 describe('master hooks: launch-task label decorators', () => {
   it('runs the hooks in --hooks order, each seeing the previous labels; the result reaches the agent, /state and GET_TASKS', async () => {
@@ -160,7 +200,7 @@ describe('--hooks at startup', () => {
     const err = await runMaster({ ip: '127.0.0.1', port: 0, log, modules: loadModulesJson(MODULES), hooks: ['nope'] }).catch((e: Error) => e);
     expect(err).toMatchObject({ code: 'TSR_FLAG_INVALID' });
     expect((err as Error).message).toBe(
-      `flag --hooks names module "nope", but ${MODULES} defines no module of that name (it defines: allocator-drf, labels, team, flaky, refuser, slow, slow-kill, fragile, fragile-ignored, echo): add an entry named "nope" to the modules file given by --modules, or fix --hooks`,
+      `flag --hooks names module "nope", but ${MODULES} defines no module of that name (it defines: allocator-drf, labels, team, flaky, refuser, slow, slow-kill, fragile, fragile-ignored, echo, lost-watch, lost-broken): add an entry named "nope" to the modules file given by --modules, or fix --hooks`,
     );
   });
 

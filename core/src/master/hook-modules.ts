@@ -7,7 +7,7 @@ import type { Log } from '../log';
 import { checkHooksFlag, hooksFlagError, startedHooks } from '../modules/hooks-common';
 import type { ModuleHost } from '../modules/module-host';
 import type { ModulesConfig } from '../modules/modules-json';
-import { LABEL_DECORATOR, MasterHooks } from './hooks';
+import { AGENT_LOST, LABEL_DECORATOR, MasterHooks } from './hooks';
 
 /**
  * startMasterHooks starts the allocator module and the hook modules, and returns the master's hooks
@@ -24,7 +24,11 @@ export async function startMasterHooks(modules: ModuleHost, config: ModulesConfi
   if (names.length === 0) return undefined;
   const hooks = startedHooks(modules, names);
   for (const h of hooks) {
-    if (h.capabilities.includes(LABEL_DECORATOR)) log.info(`master hook ${h.name}: decorates the labels of launched tasks (onError: ${h.onError})`);
+    const does = [
+      ...(h.capabilities.includes(LABEL_DECORATOR) ? [`decorates the labels of launched tasks (onError: ${h.onError})`] : []),
+      ...(h.capabilities.includes(AGENT_LOST) ? ['is told of removed agents'] : []),
+    ];
+    if (does.length) log.info(`master hook ${h.name}: ${does.join('; ')}`);
     else log.warn(`master hook ${h.name} implements no master hook this master calls (${h.capabilities.join(', ') || 'none'}); it is started but not called`);
   }
   return new MasterHooks(hooks, log);

@@ -26,11 +26,13 @@ import type { Log } from '../log';
 import { callHook, type HookModule } from '../modules/hooks-common';
 import type { Master } from './master';
 import { fromAbiLabels, toAbiAgentInfoFull, toAbiFramework, toAbiTaskInfo } from './model/abi';
-import type { Labels, TaskInfo } from './model/mesos';
+import type { AgentInfo, Labels, Resource, TaskInfo } from './model/mesos';
 import type { AgentRecord, FrameworkRecord } from './state';
 
 /** The capability a hook module advertises when it decorates the labels of tasks the master launches. */
 export const LABEL_DECORATOR = 'master_launch_task_label_decorator';
+/** The capability of a hook module told of each agent the master removes (Mesos's masterSlaveLostHook). */
+export const AGENT_LOST = 'master_agent_lost_hook';
 
 /** MasterHookModule is one hook module of `--hooks` (shared with the agent: core/src/modules/hooks-common.ts). */
 export type MasterHookModule = HookModule;
@@ -41,6 +43,8 @@ type Decorated = { labels: Labels | undefined } | { error: string };
 export class MasterHooks {
   /** The hooks that decorate task labels at launch, in `--hooks` order. */
   readonly labelDecorators: readonly MasterHookModule[];
+  /** The hooks told of each removed agent, in `--hooks` order. */
+  readonly agentLostHooks: readonly MasterHookModule[];
   // Tasks waiting for their hooks: framework id -> task id -> cancelled by KILL.
   private readonly pending = new Map<string, Map<string, { killed: boolean }>>();
 
@@ -49,7 +53,25 @@ export class MasterHooks {
     hooks: readonly (MasterHookModule & { capabilities: readonly string[] })[],
     private readonly log: Log,
   ) {
-    this.labelDecorators = hooks.filter((h) => h.capabilities.includes(LABEL_DECORATOR)).map(({ name, caller, onError }) => ({ name, caller, onError }));
+    const having = (capability: string) => hooks.filter((h) => h.capabilities.includes(capability)).map(({ name, caller, onError }) => ({ name, caller, onError }));
+    this.labelDecorators = having(LABEL_DECORATOR);
+    this.agentLostHooks = having(AGENT_LOST);
+  }
+
+  /**
+   * agentLost tells the hooks, in `--hooks` order and one at a time, that the master removed an agent
+   * (after its pings went unanswered, or it did not re-register after a master restart), as Mesos's
+   * masterSlaveLostHook. Nothing waits on them: a failing or late hook is logged, whatever its onError.
+   */
+  agentLost(agentId: string, info: AgentInfo, total: readonly Resource[]): void {
+    if (this.agentLostHooks.length === 0) return;
+    const request = { agent: toAbiAgentInfoFull({ ...info, id: { value: agentId } }, total) };
+    void (async () => {
+      for (const hook of this.agentLostHooks) {
+        const res = await callHook(hook, 'MasterAgentLostHook', request);
+        if ('error' in res) this.log.warn(`master hook module '${hook.name}' failed on lost agent ${agentId} (${info.hostname}): ${res.error.code}: ${res.error.message}`);
+      }
+    })();
   }
 
   /** Whether launches go through hooks (otherwise the master launches synchronously). */

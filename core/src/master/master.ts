@@ -750,6 +750,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     this.agents.delete(agentId);
     for (const [key, t] of this.unackedTerminal) if (t.agentId === agentId) this.unackedTerminal.delete(key);
     this.link.send({ removeAgent: { agentId } });
+    this.opts.hooks?.agentLost(agent.id, agent.info, agent.total);
     this.emit('agentRemoved', agent);
   }
 
