@@ -146,7 +146,7 @@ describe('scheduler API end to end (JSON)', () => {
     expect((await c.call({ type: 'UPDATE_FRAMEWORK', update_framework: { framework_info: { ...FRAMEWORK, name: 'codes2', id: { value: c.frameworkId } } } })).status).toBe(200);
   }, 30_000);
 
-  it('a second SUBSCRIBE closes the first stream; the old stream id stops working', async () => {
+  it('a second SUBSCRIBE closes the first stream after an ERROR "Framework failed over"; the old stream id stops working', async () => {
     const c1 = await framework({ ...FRAMEWORK, name: 'twice' });
     const c2 = new SchedulerClient(running.address);
     clients.push(c2);
@@ -154,6 +154,7 @@ describe('scheduler API end to end (JSON)', () => {
     await c2.subscribe({ ...FRAMEWORK, name: 'twice' }, c1.frameworkId);
     expect(c2.frameworkId).toBe(c1.frameworkId);
     await waitFor(() => c1.closed, 5000, 'the first stream to close');
+    expect(c1.events.at(-1)).toEqual({ type: 'ERROR', error: { message: 'Framework failed over' } });
     c2.frameworkId = c1.frameworkId;
     expect((await c1.call({ type: 'REVIVE' })).status).toBe(400);
     expect((await c2.call({ type: 'REVIVE' })).status).toBe(202);
@@ -199,9 +200,20 @@ describe('scheduler API end to end (JSON)', () => {
     const offer = (await c.next((e: Event) => e.type === 'OFFERS' && e.offers.offers.some((o: any) => o.hostname === a['hostname']), 10_000, from)).offers.offers.find((o: any) => o.hostname === a['hostname']);
     await launch(c, offer, 'doomed');
     await c.update('doomed', 'TASK_RUNNING');
+    const other = await framework({ ...FRAMEWORK, name: 'bystander' });
     running.master.removeAgent(offer.agent_id.value, 'test');
     const lost = await c.update('doomed', 'TASK_LOST');
     expect(lost.update.status.reason).toBe('REASON_AGENT_REMOVED');
+    // Every connected framework is told the agent failed (FAILURE with its id), as Mesos does.
+    for (const fw of [c, other]) await fw.next((e: Event) => e.type === 'FAILURE' && e.failure.agent_id.value === offer.agent_id.value && e.failure.executor_id === undefined, 5000);
+  }, 30_000);
+
+  it('an operator TEARDOWN tells the framework "Framework has been removed" (ERROR) before its stream closes', async () => {
+    const c = await framework({ ...FRAMEWORK, name: 'torn-down' });
+    const r = await raw(running.address, JSON.stringify({ type: 'TEARDOWN', teardown: { framework_id: { value: c.frameworkId } } }), { 'Content-Type': 'application/json' }, '/api/v1');
+    expect(r.status).toBe(200);
+    await waitFor(() => c.closed, 5000, 'the stream to close');
+    expect(c.events.at(-1)).toEqual({ type: 'ERROR', error: { message: 'Framework has been removed' } });
   }, 30_000);
 });
 

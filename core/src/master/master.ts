@@ -267,6 +267,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
       clearInterval(f.heartbeat);
       const old = f.subscriber;
       f.subscriber = undefined;
+      old?.send({ type: 'ERROR', error: { message: 'Framework failed over' } }); // as Mesos tells the stream it replaces
       old?.close();
       f.info = { ...clamped, id: { value: f.id } };
       f.suppressedRoles = suppressed;
@@ -320,8 +321,11 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     return f;
   }
 
-  /** Removes a framework: its tasks are killed, its offers taken back. */
-  removeFramework(frameworkId: string, why: string): void {
+  /**
+   * Removes a framework: its tasks are killed, its offers taken back. `tell` is an ERROR event's message
+   * for its stream before it closes (Mesos's "Framework has been removed" when an operator tears it down).
+   */
+  removeFramework(frameworkId: string, why: string, tell?: string): void {
     const f = this.frameworks.get(frameworkId);
     if (!f) return;
     this.opts.log.info(`removing framework ${frameworkId}: ${why}`);
@@ -332,6 +336,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     for (const agentId of agents) this.agents.get(agentId)?.conn?.send({ shutdown_framework: { framework_id: { value: frameworkId } } });
     for (const t of f.tasks.values()) this.agents.get(t.agentId)?.tasks.delete(taskKey(frameworkId, t.task.task_id.value));
     for (const [key, t] of this.unackedTerminal) if (t.frameworkId === frameworkId) this.unackedTerminal.delete(key);
+    if (tell !== undefined) f.subscriber?.send({ type: 'ERROR', error: { message: tell } });
     f.subscriber?.close();
     this.frameworks.delete(frameworkId);
     this.removedFrameworks.add(frameworkId);
@@ -750,8 +755,14 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     this.agents.delete(agentId);
     for (const [key, t] of this.unackedTerminal) if (t.agentId === agentId) this.unackedTerminal.delete(key);
     this.link.send({ removeAgent: { agentId } });
+    this.agentFailure(agentId);
     this.opts.hooks?.agentLost(agent.id, agent.info, agent.total);
     this.emit('agentRemoved', agent);
+  }
+
+  /** agentFailure tells every connected framework that an agent is gone (FAILURE with its agent_id), as Mesos does. */
+  agentFailure(agentId: string): void {
+    for (const f of this.frameworks.values()) f.subscriber?.send({ type: 'FAILURE', failure: { agent_id: { value: agentId } } });
   }
 
   /**

@@ -84,6 +84,7 @@ export function forgetRecoveredAgent(master: Master, registry: Registry, agentId
   master.opts.log.warn(`removing agent ${agentId} (${recovered.info.hostname}): ${why}`, { tasks: tasks.length });
   for (const t of tasks) reportGone(master, t, 'REASON_AGENT_REMOVED', `agent ${agentId} removed: ${why}`);
   registry.removeAgent(agentId)?.catch((err: Error) => master.opts.log.error(`registry: agent ${agentId}'s removal was not recorded: ${err.message}`));
+  master.agentFailure(agentId);
   master.opts.hooks?.agentLost(agentId, recovered.info, recovered.info.resources ?? []);
 }
 

@@ -117,7 +117,7 @@ function teardown(master: Master, call: OperatorCall, res: http.ServerResponse):
   const id = call.teardown?.framework_id.value;
   if (id === undefined) throw new MasterError(400, "Expecting 'teardown' to be present: a TEARDOWN call names the framework in teardown.framework_id");
   if (!master.frameworks.has(id)) throw new MasterError(400, `Cannot teardown framework '${id}': no such framework on this master (GET_FRAMEWORKS lists them)`);
-  master.removeFramework(id, 'an operator sent TEARDOWN');
+  master.removeFramework(id, 'an operator sent TEARDOWN', 'Framework has been removed');
   res.writeHead(200, { 'Content-Length': '0' });
   res.end();
 }
