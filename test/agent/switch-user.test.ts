@@ -3,6 +3,7 @@
 // its framework's user; without it, as the agent's user.
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { RunningMaster } from '../../core/src/master/run-master';
 import { tempDir } from '../modules/helpers';
 import { AgentProcess, cleanupAll, Framework, getJson, startMaster } from './agent-cluster';
@@ -59,6 +60,23 @@ describeIf('--switch_user', () => {
     expect(await whoRan(fw, a, 'as-framework-user')).toBe('nobody');
     expect(await whoRan(fw, a, 'as-command-user', 'root')).toBe('root');
     expect(await whoRan(fw, a, 'as-missing-user', 'no-such-user-xyz')).toMatch(/^TASK_FAILED: .*user "no-such-user-xyz" does not exist on this agent/);
+    await fw.teardown();
+  }, 90_000);
+
+  it('fetches local files for a task with its user\'s permissions: what nobody may not read is refused, naming why', async () => {
+    const a = await agentWith([]);
+    fs.chmodSync(a.workDir, 0o755);
+    const files = tempDir();
+    dirs.push(files);
+    fs.chmodSync(files, 0o755);
+    fs.writeFileSync(path.join(files, 'secret.txt'), 'root only\n', { mode: 0o600 });
+    fs.writeFileSync(path.join(files, 'public.txt'), 'for everyone\n', { mode: 0o644 });
+    const fw = await Framework.subscribe(master.address, { user: 'nobody' });
+    await fw.launch(a.agentId, [{ id: 'fetch-secret', cmd: 'cat secret.txt', extra: { command: { value: 'cat secret.txt', uris: [{ value: path.join(files, 'secret.txt') }] } } }]);
+    const refused = (await fw.sched.update('fetch-secret', 'TASK_FAILED')).update.status;
+    expect(refused.message).toMatch(new RegExp(`fetching ${files}/secret.txt: user "nobody" may not read ${files}/secret.txt \\(mode 0600, owner 0:0\\): the fetcher reads local files with the permissions of the task's user`));
+    await fw.launch(a.agentId, [{ id: 'fetch-public', cmd: 'cat public.txt', extra: { command: { value: 'cat public.txt', uris: [{ value: `file://${files}/public.txt` }] } } }]);
+    expect((await fw.sched.update('fetch-public', 'TASK_FINISHED')).update.status.state).toBe('TASK_FINISHED');
     await fw.teardown();
   }, 90_000);
 

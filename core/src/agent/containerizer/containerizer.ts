@@ -200,7 +200,8 @@ export class UniversalContainerizer implements Containerizer {
     validateCommand(c.task);
     fs.mkdirSync(c.runtimeDir, { recursive: true });
     const ids = this.userIds(c);
-    await fetchUris(c.task.command?.uris, c.sandbox, { timeoutMs: this.opts.fetchTimeoutMs, path: this.opts.path, signal: c.launchAbort.signal });
+    const asUser = ids && { name: c.user!, uid: ids.uid, groups: ids.groups };
+    await fetchUris(c.task.command?.uris, c.sandbox, { timeoutMs: this.opts.fetchTimeoutMs, path: this.opts.path, signal: c.launchAbort.signal, ...(asUser && { asUser }) });
     if (this.opts.afterFetch) {
       await this.opts.afterFetch(c.id, c.sandbox).catch((err) => {
         throw launchFailed(TesseraError.wrap(err).message, err);
@@ -268,7 +269,7 @@ export class UniversalContainerizer implements Containerizer {
   }
 
   /** userIds resolves the user a container runs as, when it is not the agent's own. */
-  private userIds(c: Container): { uid: number; gid: number; home: string } | undefined {
+  private userIds(c: Container): { uid: number; gid: number; home: string; groups: number[] } | undefined {
     if (!c.user || c.user === agentUser()) return undefined;
     const ids = lookupUser(c.user);
     if (!ids) throw launchFailed(`user "${c.user}" does not exist on this agent: create it, or launch the task as an existing user`);
@@ -285,7 +286,7 @@ export class UniversalContainerizer implements Containerizer {
         );
       }
     }
-    return ids;
+    return { ...ids, groups };
   }
 
   /** abortLaunch undoes a failed launch: the held process is killed, prepared isolators cleaned up. */

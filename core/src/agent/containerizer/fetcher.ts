@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import type { CommandInfo } from '../../master/model/mesos';
 import { isInside, resolveLinks } from '../http/sandbox-path';
 import { launchFailed } from './errors';
+import { blockedDirectory } from './launcher';
 import { onPath } from './launch-info';
 
 /** CommandUri is one entry of CommandInfo.uris (Mesos wire shape). */
@@ -32,6 +33,11 @@ export interface FetchOptions {
   path?: string;
   /** signal aborts downloads (the task was killed during its launch). */
   signal?: AbortSignal;
+  /**
+   * The task's user when it is not the agent's: local files are fetched only when that user may read
+   * them (Mesos runs its fetcher as the task's user), so a task cannot copy out what it could not read.
+   */
+  asUser?: { name: string; uid: number; groups: readonly number[] };
 }
 
 const ARCHIVES: [RegExp, string[]][] = [
@@ -119,6 +125,7 @@ export async function fetchOne(uri: CommandUri, sandbox: string, opts: FetchOpti
   if (/^https?:\/\//i.test(value)) await download(value, dest, opts.timeoutMs ?? 60_000, opts.signal);
   else if (/^file:\/\//i.test(value) || path.isAbsolute(value)) {
     const source = value.startsWith('/') ? value : fileURLToPath(value);
+    if (opts.asUser) checkReadable(source, opts.asUser);
     await fs.promises.copyFile(source, dest).catch((err: NodeJS.ErrnoException) => {
       throw new Error(err.code === 'ENOENT' ? `${source} does not exist on the agent` : err.message);
     });
@@ -128,6 +135,23 @@ export async function fetchOne(uri: CommandUri, sandbox: string, opts: FetchOpti
   if (uri.extract !== false) await extract(dest, sandbox, env, pathVar);
   if (uri.executable) await fs.promises.chmod(dest, 0o755);
   return dest;
+}
+
+/** checkReadable throws unless `user` may read `source` (search on every directory above it, read on the file itself). */
+function checkReadable(source: string, user: { name: string; uid: number; groups: readonly number[] }): void {
+  if (user.uid === 0) return;
+  let real: string;
+  try {
+    real = fs.realpathSync(source);
+  } catch {
+    return; // missing: the copy says so
+  }
+  const say = (why: string) => new Error(`user "${user.name}" may not read ${source} (${why}): the fetcher reads local files with the permissions of the task's user, as Mesos runs it as that user`);
+  const blocked = blockedDirectory(real, user);
+  if (blocked) throw say(`${blocked.dir} is mode ${blocked.mode.toString(8).padStart(4, '0')}, owner ${blocked.uid}:${blocked.gid}`);
+  const st = fs.statSync(real);
+  const bit = st.uid === user.uid ? 0o400 : user.groups.includes(st.gid) ? 0o040 : 0o004;
+  if ((st.mode & bit) === 0) throw say(`mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}, owner ${st.uid}:${st.gid}`);
 }
 
 /** fetchUris fetches every URI in order; the first failure rejects with a LaunchError naming the URI. */
