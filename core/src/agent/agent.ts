@@ -31,6 +31,7 @@ import type { Containerizer } from './containerizer/types';
 import type { AgentHooks } from './hooks';
 import { agentMetrics } from './metrics';
 import { formatResources, mergeResources } from './resources';
+import { SandboxGc } from './sandbox-gc';
 import { StatusUpdateManager } from './status-update-manager';
 import { TaskManager } from './tasks';
 
@@ -54,6 +55,8 @@ export interface AgentOptions {
   flags?: Record<string, string>;
   /** executorShutdownGracePeriodMs: kill grace period when no kill policy gives one (Mesos default 5 s). */
   executorShutdownGracePeriodMs?: number;
+  /** Sandbox garbage collection (sandbox-gc.ts): Mesos's --gc_delay (1 week), --gc_disk_headroom (0.1), --disk_watch_interval (1 min). */
+  gc?: { delayMs?: number; diskHeadroom?: number; intervalMs?: number };
   /** switchUser (Mesos --switch_user, default true): tasks run as CommandInfo.user, else FrameworkInfo.user; false: as the agent's user. */
   switchUser?: boolean;
   /** recover: reconnect resumes running tasks after a restart; cleanup kills them. */
@@ -77,6 +80,8 @@ export class Agent implements AgentView {
   private readonly log: Log;
   private readonly sum: StatusUpdateManager;
   private readonly tasks: TaskManager;
+  /** gc removes completed sandboxes (--gc_delay). */
+  readonly gc: SandboxGc;
   private readonly provided = new Map<string, Resource[]>();
   private readonly startTime = Date.now() / 1000;
   private agentId: string | undefined;
@@ -123,6 +128,13 @@ export class Agent implements AgentView {
       hooks: opts.hooks,
       agentInfo: () => this.info(),
     });
+    this.gc = new SandboxGc({
+      root: this.sandboxRoot(),
+      delayMs: opts.gc?.delayMs ?? 7 * 24 * 3600 * 1000,
+      headroom: opts.gc?.diskHeadroom ?? 0.1,
+      inUse: () => this.tasks.sandboxes(),
+      log: opts.log.child('gc'),
+    });
   }
 
   /** recover resumes the checkpointed tasks (before start): running ones are watched again, ended ones reported. */
@@ -157,6 +169,7 @@ export class Agent implements AgentView {
   /** start records where the endpoints listen (advertised to the master) and connects to the master. */
   start(endpoint: { ip: string; port: number }): void {
     this.endpoint = endpoint;
+    this.gc.start(this.opts.gc?.intervalMs ?? 60_000);
     this.lastTotal = JSON.stringify(this.total());
     this.log.info(`resources: ${formatResources(this.total())}`);
     this.connect();
@@ -183,6 +196,7 @@ export class Agent implements AgentView {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.gc.stop();
     clearTimeout(this.pingTimer);
     this.sum.close();
     const link = this.link;

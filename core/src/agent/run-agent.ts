@@ -66,6 +66,8 @@ export interface RunAgentOptions {
   executorShutdownGracePeriodMs?: number;
   /** switchUser (Mesos --switch_user, default true): tasks run as CommandInfo.user, else FrameworkInfo.user; false: as the agent's user. */
   switchUser?: boolean;
+  /** Sandbox gc: --gc_delay (1 week), --gc_disk_headroom (0.1), --disk_watch_interval (1 min). */
+  gc?: { delayMs?: number; diskHeadroom?: number; intervalMs?: number };
   /** recover: reconnect (default) resumes running tasks after a restart; cleanup kills them. */
   recover?: 'reconnect' | 'cleanup';
   /** flags as given, for /flags and /state. */
@@ -191,6 +193,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
       flags: opts.flags,
       executorShutdownGracePeriodMs: opts.executorShutdownGracePeriodMs,
       switchUser: opts.switchUser,
+      gc: opts.gc,
       recover: opts.recover,
       log: log.child('agent'),
       moduleMetrics: modules.metrics,

@@ -248,6 +248,13 @@ export class TaskManager {
     return [...this.frameworkMap.values()].flatMap((fw) => [...fw.tasks.values()].map((t) => ({ ...t.task, agent_id: { value: this.opts.agentId() } })));
   }
 
+  /** sandboxes are the sandboxes of the tasks not yet forgotten (the gc leaves them alone). */
+  sandboxes(): Set<string> {
+    const out = new Set<string>();
+    for (const fw of this.frameworkMap.values()) for (const t of fw.tasks.values()) if (t.sandbox) out.add(path.resolve(t.sandbox));
+    return out;
+  }
+
   /** liveFrameworks are the frameworks with tasks not yet forgotten. */
   liveFrameworks(): FrameworkInfo[] {
     return [...this.frameworkMap.values()].filter((fw) => fw.tasks.size > 0).map((fw) => fw.info);

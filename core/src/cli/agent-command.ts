@@ -29,6 +29,9 @@ export const AGENT_FLAGS: Record<string, FlagSpec> = {
   modules: { type: 'string', help: 'modules.json with the isolator (and hook) modules' },
   hooks: { type: 'string', help: 'comma-separated hook modules of --modules, called in this order (agent hooks)' },
   executor_shutdown_grace_period: { type: 'duration', default: '5secs', help: 'kill grace period (SIGTERM to SIGKILL) when the kill policy gives none' },
+  gc_delay: { type: 'duration', default: '1weeks', help: 'longest time a completed task\'s sandbox is kept; less as the disk fills (see --gc_disk_headroom)' },
+  gc_disk_headroom: { type: 'number', default: '0.1', help: 'free disk fraction to keep: sandboxes go after gc_delay × max(0, 1 − headroom − disk usage)' },
+  disk_watch_interval: { type: 'duration', default: '1mins', help: 'time between sandbox gc sweeps (disk usage checks)' },
   switch_user: { type: 'bool', default: 'true', help: "run each task as its CommandInfo.user, else its framework's user (FrameworkInfo.user), as Mesos; false: as the agent's user" },
   recover: { type: 'string', default: 'reconnect', help: 'after a restart: reconnect (resume running tasks) or cleanup (kill them)' },
   quiet: { type: 'bool', default: 'false', help: 'log warnings and errors only' },
@@ -59,6 +62,9 @@ export async function agentCommand(argv: string[], out: (s: string) => void, log
   if (!(port >= 0 && port <= 65535)) throw new TesseraError('TSR_FLAG_INVALID', `flag --port '${port}': must be between 0 and 65535`);
   const recover = v.recover as string;
   if (recover !== 'reconnect' && recover !== 'cleanup') throw new TesseraError('TSR_FLAG_INVALID', `flag --recover '${recover}': must be reconnect or cleanup`);
+  const headroom = v.gc_disk_headroom as number;
+  if (!(headroom >= 0 && headroom <= 1)) throw new TesseraError('TSR_FLAG_INVALID', `flag --gc_disk_headroom '${headroom}': must be a fraction from 0 to 1, e.g. 0.1`);
+  if (!((v.disk_watch_interval as number) > 0)) throw new TesseraError('TSR_FLAG_INVALID', "flag --disk_watch_interval: must be more than 0, e.g. 1mins");
   const isolation = list(v.isolation);
   if (isolation.length === 0) throw new TesseraError('TSR_FLAG_INVALID', `flag --isolation is empty: give at least one isolator, e.g. --isolation=${DEFAULT_ISOLATION.join(',')}`);
   // Parsed here too so that a typo is a usage error (exit 2) before anything starts.
@@ -78,6 +84,7 @@ export async function agentCommand(argv: string[], out: (s: string) => void, log
     hooks: list(v.hooks),
     executorShutdownGracePeriodMs: v.executor_shutdown_grace_period as number,
     switchUser: v.switch_user as boolean,
+    gc: { delayMs: v.gc_delay as number, diskHeadroom: v.gc_disk_headroom as number, intervalMs: v.disk_watch_interval as number },
     recover,
     flags: effective,
     log,
