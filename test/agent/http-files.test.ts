@@ -5,6 +5,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { startAgentHttp, type AgentHttp } from '../../core/src/agent/http/server';
 import { createLog } from '../../core/src/log';
+import { decodeProto, encodeProto } from '../../core/src/master/wire';
 import { tempDir } from '../modules/helpers';
 import { makeView, type TestView } from './http-view';
 
@@ -60,6 +61,51 @@ function raw(target: string): Promise<{ status: number; headers: http.IncomingHt
 }
 
 const q = (p: string) => encodeURIComponent(p);
+
+/** api posts an agent operator Call as JSON (or protobuf, decoding the answer). */
+async function api(call: Record<string, unknown>, protobuf = false): Promise<{ status: number; text: string; body?: any }> {
+  const headers: Record<string, string> = protobuf ? { 'Content-Type': 'application/x-protobuf', Accept: 'application/x-protobuf' } : { 'Content-Type': 'application/json' };
+  const r = await fetch(`http://127.0.0.1:${server.port}/api/v1`, { method: 'POST', headers, body: protobuf ? encodeProto('mesos.v1.agent.Call', call) : JSON.stringify(call) });
+  if (protobuf && r.status === 200) return { status: r.status, text: '', body: decodeProto('mesos.v1.agent.Response', new Uint8Array(await r.arrayBuffer())) };
+  const text = await r.text();
+  return { status: r.status, text, body: r.status === 200 ? JSON.parse(text) : undefined };
+}
+
+describe("the operator API's LIST_FILES and READ_FILE", () => {
+  it('lists a sandbox directory as mesos.v1.FileInfo (mode bits, mtime in nanoseconds, owner names), or the one file named', async () => {
+    const r = await api({ type: 'LIST_FILES', list_files: { path: sandbox } });
+    expect(r.status).toBe(200);
+    const infos = r.body.list_files.file_infos as any[];
+    const stdout = infos.find((f) => f.path === `${sandbox}/stdout`);
+    const st = fs.lstatSync(path.join(sandbox, 'stdout'));
+    expect(stdout).toEqual({ path: `${sandbox}/stdout`, nlink: 1, size: 18, mtime: { nanoseconds: Math.floor(st.mtimeMs) * 1_000_000 }, mode: st.mode, uid: expect.any(String), gid: expect.any(String) });
+    expect(infos.find((f) => f.path === `${sandbox}/sub`).mode & 0o170000).toBe(0o040000); // a directory
+    expect(infos.map((f) => f.path)).toEqual([...infos.map((f) => f.path)].sort());
+    const one = await api({ type: 'LIST_FILES', list_files: { path: `${sandbox}/sub/data.bin` } });
+    expect(one.body.list_files.file_infos).toEqual([expect.objectContaining({ path: `${sandbox}/sub/data.bin`, size: 5 })]);
+  });
+
+  it('reads bytes from an offset with the file size (JSON base64, protobuf bytes); past the end, none; at most 16 pages', async () => {
+    const r = await api({ type: 'READ_FILE', read_file: { path: `${sandbox}/stdout`, offset: 6, length: 6 } });
+    expect(r.status).toBe(200);
+    expect(r.body.read_file.size).toBe(18);
+    expect(Buffer.from(r.body.read_file.data, 'base64').toString()).toBe('second');
+    const bin = await api({ type: 'READ_FILE', read_file: { path: `${sandbox}/sub/data.bin`, offset: 0 } }, true);
+    expect(Buffer.from(bin.body.read_file.data)).toEqual(Buffer.from([0x41, 0x00, 0xff, 0xe9, 0x42]));
+    const end = await api({ type: 'READ_FILE', read_file: { path: `${sandbox}/stdout`, offset: 1000 } });
+    expect(end.body.read_file).toEqual({ size: 18, data: '' });
+    const big = await api({ type: 'READ_FILE', read_file: { path: `${sandbox}/big`, offset: 0, length: 1_000_000 } }, true);
+    expect(big.body.read_file.size).toBe(200_000);
+    expect(big.body.read_file.data.length).toBe(16 * 4096);
+  });
+
+  it('refuses a directory to READ_FILE (400), a missing file (404) and a call without its path (400)', async () => {
+    expect(await api({ type: 'READ_FILE', read_file: { path: sandbox, offset: 0 } })).toMatchObject({ status: 400, text: expect.stringMatching(/it is a directory/) });
+    expect((await api({ type: 'LIST_FILES', list_files: { path: `${sandbox}/no-such` } })).status).toBe(404);
+    expect(await api({ type: 'LIST_FILES' })).toMatchObject({ status: 400 });
+    expect(await api({ type: 'READ_FILE', read_file: { path: `${sandbox}/stdout` } })).toMatchObject({ status: 400, text: expect.stringMatching(/read_file\.offset/) });
+  });
+});
 
 describe('/files/read', () => {
   it("reads a sandbox file by the executor's directory, as Mesos: offset -1 (or none) gives the size", async () => {
@@ -189,13 +235,19 @@ describe('path traversal', () => {
     ['empty path', () => '', 400],
   ];
 
-  it.each(attempts)('refuses %s on read, browse and download', async (_what, param, status) => {
+  it.each(attempts)('refuses %s on read, browse and download, and to LIST_FILES and READ_FILE', async (_what, param, status) => {
     for (const action of ['read', 'browse', 'download']) {
       const r = await raw(`/files/${action}?path=${param()}&offset=0`);
       expect({ action, status: r.status }).toEqual({ action, status });
       const text = r.body.toString();
       expect(text).not.toMatch(/TOP-SECRET|root:x:0/);
       expect(text.length).toBeGreaterThan(0);
+    }
+    const p = new URLSearchParams(`p=${param()}`).get('p') ?? ''; // the path as /files/* decoded it
+    for (const call of [{ type: 'LIST_FILES', list_files: { path: p } }, { type: 'READ_FILE', read_file: { path: p, offset: 0 } }]) {
+      const r = await api(call);
+      expect({ call: call.type, status: r.status }).toEqual({ call: call.type, status });
+      expect(r.text).not.toMatch(/TOP-SECRET|root:x:0/);
     }
   });
 

@@ -59,19 +59,52 @@ export async function filesEndpoint(view: AgentView, action: string, url: URL, r
 }
 
 async function browse(target: SandboxPath, res: http.ServerResponse): Promise<void> {
-  if (!target.stat.isDirectory()) return json(res, [fileInfo(target.shownPath, target.stat)]);
-  const names = (await fs.promises.readdir(target.realPath)).sort();
-  const entries: FileInfo[] = [];
-  for (const name of names) {
+  return json(res, (await listEntries(target)).map((e) => fileInfo(e.path, e.stat)));
+}
+
+/**
+ * listEntries lists a directory of the sandboxes (or names the one file), by name, each with its lstat:
+ * a symlink is shown as itself, never as what it points to (which may lie outside). Shared by
+ * /files/browse and the operator API's LIST_FILES.
+ */
+export async function listEntries(target: SandboxPath): Promise<{ path: string; stat: fs.Stats }[]> {
+  if (!target.stat.isDirectory()) return [{ path: target.shownPath, stat: target.stat }];
+  const entries: { path: string; stat: fs.Stats }[] = [];
+  for (const name of (await fs.promises.readdir(target.realPath)).sort()) {
     try {
-      // lstat: a symlink is shown as itself, never as what it points to (which may lie outside).
-      const st = await fs.promises.lstat(path.join(target.realPath, name));
-      entries.push(fileInfo(path.posix.join(target.shownPath, name), st));
+      entries.push({ path: path.posix.join(target.shownPath, name), stat: await fs.promises.lstat(path.join(target.realPath, name)) });
     } catch {
       // removed while listing: leave it out
     }
   }
-  return json(res, entries);
+  return entries;
+}
+
+/**
+ * readRange reads at most `length` bytes (capped at {@link READ_CAP_BYTES}) of a sandbox file from
+ * `offset` (none past its end), with its size; or says why it cannot (400 directory, 403/404 open).
+ * Shared by /files/read and the operator API's READ_FILE.
+ */
+export async function readRange(target: SandboxPath, offset: number, length: number | undefined): Promise<{ size: number; data: Buffer } | { status: 400 | 403 | 404; message: string }> {
+  if (target.stat.isDirectory()) return { status: 400, message: `Cannot read '${target.shownPath}': it is a directory (list it instead)` };
+  let fd: fs.promises.FileHandle;
+  try {
+    // O_NOFOLLOW: had the file been swapped for a symlink since it was resolved, refuse it.
+    fd = await fs.promises.open(target.realPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { status: code === 'ENOENT' ? 404 : 403, message: `Cannot open '${target.shownPath}': ${code ?? (err as Error).message}` };
+  }
+  try {
+    const size = (await fd.stat()).size;
+    if (offset >= size) return { size, data: Buffer.alloc(0) };
+    const want = Math.min(length ?? READ_CAP_BYTES, READ_CAP_BYTES, size - offset);
+    const buf = Buffer.alloc(want);
+    const { bytesRead } = await fd.read(buf, 0, want, offset);
+    return { size, data: buf.subarray(0, bytesRead) };
+  } finally {
+    await fd.close();
+  }
 }
 
 async function read(target: SandboxPath, url: URL, res: http.ServerResponse): Promise<void> {
@@ -80,24 +113,10 @@ async function read(target: SandboxPath, url: URL, res: http.ServerResponse): Pr
   const length = intParam(url, 'length', -1);
   if (offset === undefined || offset < -1) return reply(res, 400, `Failed to parse offset: '${url.searchParams.get('offset')}' must be a whole number >= -1 (-1 answers the file's size)`);
   if (length === undefined || length < -1) return reply(res, 400, `Failed to parse length: '${url.searchParams.get('length')}' must be a whole number >= -1 (-1 reads up to ${READ_CAP_BYTES} bytes)`);
-  let fd: fs.promises.FileHandle;
-  try {
-    // O_NOFOLLOW: had the file been swapped for a symlink since it was resolved, refuse it.
-    fd = await fs.promises.open(target.realPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return reply(res, code === 'ENOENT' ? 404 : 403, `Cannot open '${target.shownPath}': ${code ?? (err as Error).message}`);
-  }
-  try {
-    const size = (await fd.stat()).size;
-    if (offset === -1 || offset >= size) return json(res, { data: '', offset: size });
-    const want = Math.min(length === -1 ? READ_CAP_BYTES : length, READ_CAP_BYTES, size - offset);
-    const buf = Buffer.alloc(want);
-    const { bytesRead } = await fd.read(buf, 0, want, offset);
-    return json(res, { data: buf.subarray(0, bytesRead).toString('latin1'), offset });
-  } finally {
-    await fd.close();
-  }
+  const r = await readRange(target, offset === -1 ? Number.MAX_SAFE_INTEGER : offset, length === -1 ? undefined : length); // -1: the size alone
+  if ('status' in r) return reply(res, r.status, r.message);
+  if (offset === -1 || offset >= r.size) return json(res, { data: '', offset: r.size });
+  return json(res, { data: r.data.toString('latin1'), offset });
 }
 
 async function download(target: SandboxPath, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -186,12 +205,12 @@ function readIds(file: string): Map<number, string> {
   return map;
 }
 
-function userName(uid: number): string {
+export function userName(uid: number): string {
   users ??= readIds('/etc/passwd');
   return users.get(uid) ?? String(uid);
 }
 
-function groupName(gid: number): string {
+export function groupName(gid: number): string {
   groups ??= readIds('/etc/group');
   return groups.get(gid) ?? String(gid);
 }
