@@ -195,6 +195,20 @@ describe('master hooks: launch-task label decorators', () => {
   }, 30_000);
 });
 
+describe('master hooks and operator reservations', () => {
+  it('refuses RESERVE_RESOURCES on an agent while a launch there waits for its hooks (409), and takes it after', async () => {
+    const { m, a, c } = await cluster(['slow-kill']); // answers after 1.5 s
+    await launch(c, 'pending-launch');
+    const reserve = () =>
+      raw(m.address, JSON.stringify({ type: 'RESERVE_RESOURCES', reserve_resources: { agent_id: { value: a.agentId }, resources: [{ name: 'mem', type: 'SCALAR', scalar: { value: 64 }, reservations: [{ type: 'DYNAMIC', role: 'ops' }] }] } }), { 'Content-Type': 'application/json' }, '/api/v1');
+    const busy = await reserve();
+    expect(busy.status).toBe(409);
+    expect(busy.body).toMatch(/tasks launched on it are waiting for their master hooks; try again in a moment/);
+    await c.update('pending-launch', 'TASK_RUNNING');
+    expect((await reserve()).status).toBe(202);
+  }, 30_000);
+});
+
 describe('--hooks at startup', () => {
   it('refuses a name modules.json does not define, naming the flag and the file', async () => {
     const err = await runMaster({ ip: '127.0.0.1', port: 0, log, modules: loadModulesJson(MODULES), hooks: ['nope'] }).catch((e: Error) => e);

@@ -46,6 +46,9 @@ export function commitConversions(master: Master, f: FrameworkRecord, agent: Age
  * converted resources are offered in the next cycles.
  */
 export function commitOperatorConversion(master: Master, agent: AgentRecord, conversion: Conversion): void {
+  if (master.opts.hooks?.pendingOn(agent.id)) {
+    throw new MasterError(409, `Cannot change reservations on agent ${agent.id} (${agent.info.hostname}) now: tasks launched on it are waiting for their master hooks; try again in a moment`);
+  }
   const free = ResourceBag.of(agent.total);
   for (const t of agent.tasks.values()) free.subtract((t.task.resources ?? []).map(unallocated));
   if (!free.contains(conversion.consumed)) {

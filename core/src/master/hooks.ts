@@ -45,8 +45,8 @@ export class MasterHooks {
   readonly labelDecorators: readonly MasterHookModule[];
   /** The hooks told of each removed agent, in `--hooks` order. */
   readonly agentLostHooks: readonly MasterHookModule[];
-  // Tasks waiting for their hooks: framework id -> task id -> cancelled by KILL.
-  private readonly pending = new Map<string, Map<string, { killed: boolean }>>();
+  // Tasks waiting for their hooks: framework id -> task id -> cancelled by KILL, and the agent it goes to.
+  private readonly pending = new Map<string, Map<string, { killed: boolean; agentId: string }>>();
 
   /** `hooks` in `--hooks` order; those that do not decorate labels are not called at launch. */
   constructor(
@@ -84,6 +84,12 @@ export class MasterHooks {
     return this.pending.get(frameworkId)?.has(taskId) ?? false;
   }
 
+  /** Whether a launch on an agent is waiting for its hooks (its resources are out of the offers, not yet in a task). */
+  pendingOn(agentId: string): boolean {
+    for (const byTask of this.pending.values()) for (const p of byTask.values()) if (p.agentId === agentId) return true;
+    return false;
+  }
+
   /** Kills a task waiting for its hooks (it will not launch); false when no such task waits. */
   kill(frameworkId: string, taskId: string): boolean {
     const p = this.pending.get(frameworkId)?.get(taskId);
@@ -101,7 +107,7 @@ export class MasterHooks {
     for (const t of tasks) {
       let byTask = this.pending.get(f.id);
       if (!byTask) this.pending.set(f.id, (byTask = new Map()));
-      byTask.set(t.task_id.value, { killed: false });
+      byTask.set(t.task_id.value, { killed: false, agentId: agent.id });
     }
     const frameworkId = f.id;
     const agentId = agent.id;
