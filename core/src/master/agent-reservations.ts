@@ -17,7 +17,7 @@ import { MasterError } from './master-error';
 import { rolesOf, toAbiResource } from './model/abi';
 import type { Resource } from './model/mesos';
 import { describeResources, ResourceBag } from './model/resources';
-import { convertTotal, dynamicReservations, withDynamicReservations, type Conversion } from './reservations';
+import { convertTotal, dynamicReservations, unallocated, withDynamicReservations, type Conversion } from './reservations';
 import type { AgentRecord, FrameworkRecord } from './state';
 
 /**
@@ -70,11 +70,6 @@ export function commitOperatorConversion(master: Master, agent: AgentRecord, con
   master.link.send({ updateAgent: { agentId: agent.id, total: total.map(toAbiResource), capabilities: agent.capabilities } });
   const what = conversion.operation === 'RESERVE' ? `reserved ${describeResources(conversion.converted)}` : `unreserved ${describeResources(conversion.consumed)}`;
   master.opts.log.info(`an operator ${what} on agent ${agent.id} (${agent.info.hostname})`);
-}
-
-function unallocated(r: Resource): Resource {
-  const { allocation_info: _role, ...rest } = r;
-  return rest;
 }
 
 // Everything the framework holds on the agent in the roles of `held`: `held` itself, its other offers

@@ -150,7 +150,8 @@ function withoutDynamic(r: Resource): Resource {
   return out;
 }
 
-function unallocated(r: Resource): Resource {
+/** unallocated is the resource without its allocation role (how an agent's total holds it). */
+export function unallocated(r: Resource): Resource {
   const { allocation_info: _role, ...rest } = r;
   return rest;
 }
