@@ -7,10 +7,15 @@
  * Proto2 rules: unknown fields and unknown enum numbers are skipped, packed and unpacked repeated scalars
  * are both read, a missing required field is an error. A singular message field that occurs twice keeps
  * the last occurrence (protobufjs's rule; C++ would merge them).
+ *
+ * Decoding first runs the decoder compiled for the type (proto-compiled.ts), which reports no errors: on
+ * any input it gives up on, the generic decoder here, the reference it matches, decodes it again and
+ * names the problem.
  */
 import protobuf from 'protobufjs';
 import { FieldPath, WireError, describeValue } from './wire-error';
 import { checkDepth, describePlain, isPlainValue, messagePlan, type FieldPlan, type MessagePlan, type PlainMessage } from './mesos-types';
+import { decodeCompiled } from './proto-compiled';
 
 /**
  * decodeProto turns protobuf bytes into a {@link PlainMessage} of the given type, or throws a
@@ -23,10 +28,24 @@ import { checkDepth, describePlain, isPlainValue, messagePlan, type FieldPlan, t
  */
 export function decodeProto<T = PlainMessage>(typeName: string, bytes: Uint8Array): T {
   const plan = messagePlan(typeName);
+  // The compiled decoder gives up on anything wrong: the generic one below then makes the error.
+  return (decodeCompiled(plan, bytes) ?? decodePlan(plan, bytes)) as T;
+}
+
+/**
+ * decodeProtoSlow is decodeProto without its compiled fast path, for a type name or a plan: the reference
+ * the compiled decoders must match, exported for their tests only.
+ * @internal
+ */
+export function decodeProtoSlow<T = PlainMessage>(type: string | MessagePlan, bytes: Uint8Array): T {
+  return decodePlan(typeof type === 'string' ? messagePlan(type) : type, bytes) as T;
+}
+
+function decodePlan(plan: MessagePlan, bytes: Uint8Array): PlainMessage {
   const path = new FieldPath(plan.fullName, 400);
   const reader = protobuf.Reader.create(bytes);
   try {
-    return decodeMessage(reader, reader.len, plan, path) as T;
+    return decodeMessage(reader, reader.len, plan, path);
   } catch (err) {
     if (err instanceof WireError) throw err;
     throw path.error(`malformed protobuf: ${(err as Error).message}`, err);
