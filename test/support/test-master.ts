@@ -66,7 +66,7 @@ export async function startTestMaster(handler: Partial<AgentLinkHandler> = {}, o
     { log, maxQueuedBytes: opts.maxQueuedBytes },
   );
   const httpServer = http.createServer((req, res) => res.end(`http ${req.method} ${req.url}`));
-  const listener = await listenShared({ host: '127.0.0.1', port: opts.port ?? 0, http: httpServer, agents: link.http2Server, log });
+  const listener = await listenShared({ host: '127.0.0.1', port: opts.port ?? 0, http: httpServer, agents: link, log });
   return {
     address: listener.address,
     port: listener.port,
@@ -79,7 +79,6 @@ export async function startTestMaster(handler: Partial<AgentLinkHandler> = {}, o
     async close() {
       await link.close();
       await listener.close();
-      link.http2Server.close();
       httpServer.close();
     },
   };

@@ -6,7 +6,7 @@
  * Master:
  * ```ts
  * const link = new AgentLinkServer(master, { log });  // master implements AgentLinkHandler
- * const listener = await listenShared({ host: '0.0.0.0', port: 5050, http: httpServer, agents: link.http2Server });
+ * const listener = await listenShared({ host: '0.0.0.0', port: 5050, http: httpServer, agents: link });
  * ```
  * Agent:
  * ```ts

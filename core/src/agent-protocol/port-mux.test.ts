@@ -74,7 +74,7 @@ test('requests that arrive in small pieces are routed once they are decisive', a
 test('a port in use is reported with host:port and what to do', async () => {
   master = await startTestMaster();
   const link = new AgentLinkServer({ onMessage() {}, onDisconnect() {} }, { log: quietLog });
-  await expect(listenShared({ host: '127.0.0.1', port: master.port, http: http.createServer(), agents: link.http2Server, log: quietLog })).rejects.toMatchObject({
+  await expect(listenShared({ host: '127.0.0.1', port: master.port, http: http.createServer(), agents: link, log: quietLog })).rejects.toMatchObject({
     code: 'TSR_PORT_IN_USE',
     message: `another process listens on 127.0.0.1:${master.port}: stop it or pass --port`,
   });

@@ -2,10 +2,10 @@
  * One TCP port for the master's HTTP APIs and the agent protocol (gRPC), as Mesos serves everything on
  * 5050: the first bytes of each connection decide. A connection that opens with the HTTP/2 client
  * preface (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`, what every gRPC client sends first) goes to the agent
- * link's HTTP/2 server; anything else goes to the Node http.Server, with the bytes read so far put back.
+ * link (with the bytes read so far); anything else goes to the Node http.Server, with those bytes put back.
  *
  * ```ts
- * const listener = await listenShared({ host: '0.0.0.0', port: 5050, http: httpServer, agents: link.http2Server });
+ * const listener = await listenShared({ host: '0.0.0.0', port: 5050, http: httpServer, agents: link });
  * log.info(`master listening on ${listener.address}`);
  * // ...
  * await listener.close();
@@ -13,7 +13,6 @@
  * HTTP/1 requests are told apart at their first byte, so a short request never waits for 24 bytes.
  */
 import type http from 'node:http';
-import type http2 from 'node:http2';
 import net from 'node:net';
 import { TesseraError } from '../errors';
 import { createLog, type Log } from '../log';
@@ -29,8 +28,8 @@ export interface SharedListenOptions {
   port: number;
   /** http receives every connection that is not HTTP/2; it need not listen itself. */
   http: http.Server;
-  /** agents receives the HTTP/2 connections (the agent protocol's gRPC); it need not listen itself. */
-  agents: http2.Http2Server;
+  /** agents receives the HTTP/2 connections (the agent protocol's gRPC), with the bytes already read from each. */
+  agents: { acceptConnection(socket: net.Socket, head: Buffer): void };
   log?: Log;
   /** peekTimeoutMs drops a connection that sends nothing decisive for this long (default 30 s). */
   peekTimeoutMs?: number;
@@ -97,11 +96,11 @@ export function listenShared(opts: SharedListenOptions): Promise<SharedListener>
       const isHttp2 = seen.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n));
       if (isHttp2 && n < HTTP2_PREFACE.length) return; // a prefix of the preface so far: wait for more
       stopPeeking();
-      socket.pause();
-      socket.unshift(seen);
       if (isHttp2) {
-        opts.agents.emit('connection', socket); // the HTTP/2 session reads the put-back bytes itself
+        opts.agents.acceptConnection(socket, seen);
       } else {
+        socket.pause();
+        socket.unshift(seen);
         opts.http.emit('connection', socket);
         socket.resume(); // the HTTP parser reads the socket's handle directly; the put-back bytes reach it as 'data'
       }

@@ -120,7 +120,7 @@ export async function runMaster(opts: RunMasterOptions): Promise<RunningMaster> 
     });
     const agentLink = new AgentLinkServer(master, { log: log.child('agent-link') });
     const http = createMasterHttpServer(master, { log: log.child('http'), flags: opts.flags, maxBodyBytes: opts.maxBodyBytes, moduleMetrics: modules.metrics });
-    listener = await listenShared({ host: opts.ip, port: opts.port, http, agents: agentLink.http2Server, log: log.child('listener') });
+    listener = await listenShared({ host: opts.ip, port: opts.port, http, agents: agentLink, log: log.child('listener') });
     if (opts.port === 0) {
       // An ephemeral port: tell frameworks the real one.
       Object.assign(info, { port: listener.port, pid: `master@${ip}:${listener.port}`, address: { hostname, ip, port: listener.port } });
