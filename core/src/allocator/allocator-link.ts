@@ -144,7 +144,9 @@ export class AllocatorLink {
     this.queue.push({ seq: ++this.seq, ...event });
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    queueMicrotask(() => this.flush());
+    // After the event loop's current phase, not the current callback: when thousands of agents
+    // re-register at once, each arrives in its own I/O callback, and one batch then carries many.
+    setImmediate(() => this.flush());
   }
 
   /**
