@@ -61,6 +61,7 @@ import type { AgentInfo, FrameworkInfo, Task, TaskInfo, TaskState, TaskStatus } 
 import { runMaster } from '../../core/src/master/run-master';
 import { parseModulesJson } from '../../core/src/modules/modules-json';
 import { parseResources } from '../support/sim-agent';
+import { RawGrpcStream, callOpening } from './raw-grpc-stream';
 
 // npm runs benchmarks from the repository root; the bundle itself lives in the temp dir.
 const MODULE = path.resolve('modules/allocator-drf/dist/module.js');
@@ -199,10 +200,9 @@ class LeanAgent {
   connected = false;
   readonly tasks = new Map<string, LeanTask>();
   private readonly frameworkInfos = new Map<string, FrameworkInfo>();
-  private session: http2.ClientHttp2Session | undefined;
-  private ownSession = true;
   private prepared: Buffer | undefined;
-  private stream: http2.ClientHttp2Stream | undefined;
+  /** channel carries the agent's call: its own raw connection, or a stream of a shared Node http2 session. */
+  private channel: RawGrpcStream | http2.ClientHttp2Stream | undefined;
   private buffered: Buffer = Buffer.alloc(0);
   private waiting: { resolve: () => void; reject: (e: Error) => void } | undefined;
 
@@ -217,28 +217,36 @@ class LeanAgent {
    */
   start(master: string, shared?: http2.ClientHttp2Session): Promise<void> {
     this.crash();
-    const session = shared ?? http2.connect(`http://${master}`);
-    this.ownSession = shared === undefined;
-    if (this.ownSession) {
-      session.on('error', () => undefined); // 'close' follows
-      session.on('close', () => this.session === session && this.dropped());
-    }
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': CONNECT_PATH,
-      'content-type': 'application/grpc+proto',
-      te: 'trailers',
-      [PROTOCOL_METADATA]: PROTOCOL_VERSION,
-    });
-    stream.on('error', () => undefined);
-    stream.on('data', (chunk: Buffer) => this.stream === stream && this.receive(chunk));
-    stream.on('close', () => this.stream === stream && this.dropped());
-    this.session = session;
-    this.stream = stream;
     this.buffered = Buffer.alloc(0);
-    if (this.id === undefined) this.send({ register: { agent_info: { hostname: this.hostname, port: 5051, resources: AGENT_RESOURCES }, version: 'sim' } });
-    else stream.write(this.prepared ?? this.reregisterFrame());
+    const first = this.id === undefined ? undefined : (this.prepared ?? this.reregisterFrame());
     this.prepared = undefined;
+    if (shared === undefined) {
+      // Its own connection, as a real agent: the raw client (see raw-grpc-stream.ts).
+      const [host, port] = [master.slice(0, master.lastIndexOf(':')), Number(master.slice(master.lastIndexOf(':') + 1))];
+      const raw: RawGrpcStream = new RawGrpcStream(
+        host,
+        port,
+        this.sim.opening,
+        first,
+        (chunk) => this.channel === raw && this.receive(chunk),
+        () => this.channel === raw && this.dropped(),
+      );
+      this.channel = raw;
+    } else {
+      const stream = shared.request({
+        ':method': 'POST',
+        ':path': CONNECT_PATH,
+        'content-type': 'application/grpc+proto',
+        te: 'trailers',
+        [PROTOCOL_METADATA]: PROTOCOL_VERSION,
+      });
+      stream.on('error', () => undefined);
+      stream.on('data', (chunk: Buffer) => this.channel === stream && this.receive(chunk));
+      stream.on('close', () => this.channel === stream && this.dropped());
+      this.channel = stream;
+      if (first) stream.write(first);
+    }
+    if (this.id === undefined) this.send({ register: { agent_info: { hostname: this.hostname, port: 5051, resources: AGENT_RESOURCES }, version: 'sim' } });
     return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
   }
 
@@ -258,13 +266,11 @@ class LeanAgent {
 
   /** Drops the connection at once; tasks and unacknowledged updates are kept, as a checkpoint would. */
   crash(): void {
-    const session = this.session;
-    const stream = this.stream;
-    this.session = undefined;
-    this.stream = undefined;
+    const channel = this.channel;
+    this.channel = undefined;
     this.connected = false;
-    if (this.ownSession) session?.destroy();
-    else stream?.close(http2.constants.NGHTTP2_CANCEL);
+    if (channel instanceof RawGrpcStream) channel.destroy();
+    else channel?.close(http2.constants.NGHTTP2_CANCEL);
   }
 
   /** Sends the in-flight update of each task whose retry is due. */
@@ -278,14 +284,13 @@ class LeanAgent {
 
   private dropped(): void {
     this.connected = false;
-    this.session = undefined;
-    this.stream = undefined;
+    this.channel = undefined;
     this.waiting?.reject(new Error(`agent ${this.hostname}: the master closed the connection before Registered`));
     this.waiting = undefined;
   }
 
   private send(msg: AgentMessage): void {
-    this.stream!.write(grpcFrame(encodeAgentMessage(msg)));
+    this.channel?.write(grpcFrame(encodeAgentMessage(msg)));
   }
 
   // gRPC framing: a 1-byte compression flag, a 4-byte big-endian length, the message.
@@ -369,11 +374,14 @@ class LeanAgent {
 /** AgentSimulator runs a range of LeanAgents in one child process, driven over IPC by the bench. */
 class AgentSimulator {
   readonly agents: LeanAgent[] = [];
+  /** opening is what opens every agent's call (the same bytes for all: the headers are stateless HPACK). */
+  readonly opening: Buffer;
   runTasks = 0;
   lastRunTaskAt = 0;
   unacked = 0;
 
   constructor(private readonly opts: { master: string; from: number; count: number }) {
+    this.opening = callOpening(opts.master, CONNECT_PATH, [[PROTOCOL_METADATA, PROTOCOL_VERSION]]);
     for (let i = opts.from; i < opts.from + opts.count; i++) this.agents.push(new LeanAgent(this, `sim-${i}`));
     setInterval(() => {
       const now = Date.now();
