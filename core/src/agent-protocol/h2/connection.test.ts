@@ -177,6 +177,78 @@ describe('connection setup', () => {
   });
 });
 
+describe('limits a hostile peer meets', () => {
+  test('a header block in endless CONTINUATIONs, or empty ones, ends the connection (ENHANCE_YOUR_CALM)', async () => {
+    const { port } = await serve();
+    const c = await connect(port);
+    c.send(frame(FrameType.HEADERS, 0, 1, encodeHeaders(GRPC_REQUEST).subarray(0, 3)), ...Array.from({ length: 40 }, () => frame(FrameType.CONTINUATION, 0, 1, Buffer.from([0x88]))));
+    expect((await c.goaway()).code).toBe(ErrorCode.ENHANCE_YOUR_CALM);
+    const d = await connect(port);
+    d.send(frame(FrameType.HEADERS, 0, 1, encodeHeaders(GRPC_REQUEST).subarray(0, 3)), frame(FrameType.CONTINUATION, 0, 1, Buffer.alloc(0)));
+    expect(await d.goaway()).toEqual({ code: ErrorCode.ENHANCE_YOUR_CALM, debug: expect.stringMatching(/CONTINUATION/) });
+  });
+
+  test('a SETTINGS frame of more than 32 entries ends the connection', async () => {
+    const { port } = await serve();
+    const c = await connect(port);
+    c.send(settingsFrame(Array.from({ length: 33 }, () => [Setting.INITIAL_WINDOW_SIZE, 70_000] as [Setting, number])));
+    expect(await c.goaway()).toEqual({ code: ErrorCode.ENHANCE_YOUR_CALM, debug: 'a SETTINGS frame of 33 entries; the limit is 32' });
+  });
+
+  test('SETTINGS_INITIAL_WINDOW_SIZE entries apply to open streams once, as their sum', async () => {
+    const { port } = await serve((s) => {
+      s.stream.respond([[':status', '200']]);
+      s.stream.write(Buffer.alloc(3000, 1));
+    });
+    const c = await connect(port, false);
+    c.send(CLIENT_PREFACE, settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 1000]]), c.request(1));
+    await c.waitFor((f) => f.type === FrameType.DATA, 'the first 1,000 bytes');
+    c.send(settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 500], [Setting.INITIAL_WINDOW_SIZE, 2500]]));
+    await c.waitFor((f) => f.type === FrameType.DATA && f.payload.length === 1500, 'the next 1,500');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(c.frames.filter((f) => f.type === FrameType.DATA).map((f) => f.payload.length)).toEqual([1000, 1500]);
+  });
+
+  test('streams opened and reset by the thousand end the connection (rapid reset)', async () => {
+    const { port, served } = await serve();
+    const c = await connect(port);
+    const burst: Buffer[] = [];
+    for (let id = 1; id <= 2 * 1002; id += 2) burst.push(c.request(id), frame(FrameType.RST_STREAM, 0, id, Buffer.from([0, 0, 0, ErrorCode.CANCEL])));
+    c.send(...burst);
+    expect(await c.goaway()).toEqual({ code: ErrorCode.ENHANCE_YOUR_CALM, debug: 'more than 1000 stream resets at once' });
+    expect(served.length).toBeLessThanOrEqual(1002);
+  });
+
+  test.each([
+    ['a CR LF in a value', [...GRPC_REQUEST, ['x-log', 'ok\r\nforged: line']]],
+    ['a NUL in a value', [...GRPC_REQUEST, ['x-log', 'a\0b']]],
+    ['a space in a name', [...GRPC_REQUEST, ['x log', 'v']]],
+    ['leading whitespace in a value', [...GRPC_REQUEST, ['x-log', ' v']]],
+  ] as Array<[string, Array<[string, string]>]>)('a field with %s is a malformed request', async (_, headers) => {
+    const { port, served } = await serve();
+    const c = await connect(port);
+    c.send(c.request(1, headers));
+    expect(await c.rst(1)).toBe(ErrorCode.PROTOCOL_ERROR);
+    expect(served).toHaveLength(0);
+  });
+
+  test('after its GOAWAY the server closes a connection the peer keeps half-open', async () => {
+    const { port } = await serve();
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    sockets.push(socket);
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    socket.on('error', () => undefined);
+    socket.write('PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n');
+    const t0 = Date.now();
+    // The peer keeps writing: once the server has destroyed its socket, a write is answered with a reset.
+    const writer = setInterval(() => socket.writable && socket.write('x'), 100);
+    await closed;
+    clearInterval(writer);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
+    expect(Date.now() - t0).toBeLessThan(4000);
+  });
+});
+
 describe('requests', () => {
   test('a handler that throws ends only its connection (INTERNAL_ERROR), and the server goes on', async () => {
     let calls = 0;
@@ -240,6 +312,9 @@ describe('requests', () => {
     const ok = await c.waitFor((f) => f.type === FrameType.HEADERS && f.streamId === 3, 'the next request answered');
     expect(c.headersOf(ok)).toEqual({ ':status': '200' });
     expect(served).toHaveLength(1);
+    // The request ended with its headers: answering it at once needs no reset of the stream.
+    await new Promise((r) => setTimeout(r, 30));
+    expect(c.frames.filter((f) => f.type === FrameType.RST_STREAM && f.streamId === 3)).toEqual([]);
   });
 
   test('headers over the advertised list size are answered 431; streams beyond the limit are refused', async () => {

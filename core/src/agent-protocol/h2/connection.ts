@@ -16,7 +16,10 @@
  * ```
  * Errors follow the RFC: a connection error sends GOAWAY with the code and a debug text, then closes;
  * a stream error resets that stream only; a malformed request (uppercase names, missing or unknown
- * pseudo-headers, connection-specific headers) is reset with PROTOCOL_ERROR.
+ * pseudo-headers, connection-specific headers, NUL/CR/LF in a value) is reset with PROTOCOL_ERROR.
+ * A hostile peer meets nghttp2's limits: at most 32 CONTINUATION frames per header block and 32
+ * SETTINGS entries per frame, 1,000 stream resets at once (then 33/s), and no reading from a peer that
+ * leaves more than 1 MiB of answers unread; a connection told GOAWAY is destroyed 2 s later.
  */
 import type net from 'node:net';
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_WINDOW, ErrorCode, FRAME_HEADER_BYTES, Flag, FrameType, MAX_WINDOW, SETTINGS_ACK, Setting, frame, goawayFrame, rstStreamFrame, settingsFrame, windowUpdateFrame } from './frames';
@@ -34,7 +37,7 @@ export interface H2ConnectionOptions {
   onError?(message: string): void;
   /** maxConcurrentStreams is advertised and enforced (default 100,000: a proxy may carry many agents). */
   maxConcurrentStreams?: number;
-  /** streamWindow is each stream's receive window (default 1 MiB). */
+  /** streamWindow is each stream's receive window (default 1 MiB; at least 65,535 for clients that send before they read our SETTINGS). */
   streamWindow?: number;
   /** connectionWindow is the connection's receive window (default 16 MiB). */
   connectionWindow?: number;
@@ -43,7 +46,20 @@ export interface H2ConnectionOptions {
 }
 
 const MAX_HEADER_BLOCK_BYTES = 256 * 1024;
+/** Limits on what a peer may make the server do, as nghttp2 (Node's HTTP/2) sets them by default. */
+const MAX_CONTINUATIONS = 32; // CVE-2024-28182: a header block in endless CONTINUATION frames
+const MAX_SETTINGS_ENTRIES = 32; // CVE-2020-11080: one SETTINGS frame touching every stream thousands of times
+const RESET_BURST = 1000; // CVE-2023-44487 ("rapid reset"): streams opened and reset at once
+const RESETS_PER_MS = 33 / 1000;
+/** Beyond this much unsent to a peer, the server stops reading it (CVE-2019-9512/9515: PING and SETTINGS floods by a peer that does not read the answers). */
+const MAX_UNSENT_BYTES = 1024 * 1024;
+/** A connection that got a GOAWAY is destroyed this long after, if the peer has not closed it. */
+const GOAWAY_LINGER_MS = 2000;
 const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+/** A field name: lowercase token characters, a leading ':' for pseudo-headers (RFC 9113 §8.2.1). */
+const TOKEN = /^:?[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+/** What a field value may not hold: NUL, CR, LF, or whitespace at either end (RFC 9113 §8.2.1). */
+const BAD_VALUE = /[\0\r\n]|^[ \t]|[ \t]$/;
 const REQUEST_PSEUDO = new Set([':method', ':scheme', ':path', ':authority']);
 const EMPTY = Buffer.alloc(0);
 
@@ -72,7 +88,9 @@ export class H2Connection implements StreamOwner {
   private input: Buffer = EMPTY;
   private prefaceSeen = false;
   private settingsSeen = false;
-  private headerBlock: { streamId: number; endStream: boolean; parts: Buffer[]; bytes: number } | undefined;
+  private headerBlock: { streamId: number; endStream: boolean; parts: Buffer[]; bytes: number; frames: number } | undefined;
+  private resetTokens = RESET_BURST;
+  private resetsCountedAt = Date.now();
   private consumed = 0;
   private recvWindow: number;
   private out: Buffer[] = [];
@@ -149,6 +167,7 @@ export class H2Connection implements StreamOwner {
     this.flush();
     this.closed = true;
     this.socket.end();
+    setTimeout(() => this.socket.destroy(), GOAWAY_LINGER_MS).unref();
     this.lost(debug || 'the server closed the connection');
   }
 
@@ -170,6 +189,12 @@ export class H2Connection implements StreamOwner {
     this.outBytes = 0;
     if (out.length === 1) this.socket.write(out[0]);
     else this.socket.write(Buffer.concat(out));
+    if (this.socket.writableLength > MAX_UNSENT_BYTES && !this.socket.isPaused()) {
+      // The peer does not read what it asks for: read nothing more of it until it does ('drain'
+      // follows, as the socket's buffer is above its high-water mark).
+      this.socket.pause();
+      this.socket.once('drain', () => this.socket.resume());
+    }
   }
 
   private lost(message: string): void {
@@ -238,13 +263,16 @@ export class H2Connection implements StreamOwner {
         return this.onContinuation(flags, streamId, payload);
       case FrameType.PRIORITY:
         if (streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY on stream 0');
-        if (payload.length !== 5) this.streamError(streamId, ErrorCode.FRAME_SIZE_ERROR);
+        if (payload.length !== 5 && this.streams.has(streamId)) this.streamError(streamId, ErrorCode.FRAME_SIZE_ERROR);
         return; // priorities do not matter to a gRPC server
       case FrameType.RST_STREAM:
         if (streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
         if (payload.length !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `a ${payload.length}-byte RST_STREAM`);
         if (streamId > this.lastStreamId) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${streamId}`);
-        this.streams.get(streamId)?.close({ kind: 'reset', code: payload.readUInt32BE(0), byPeer: true });
+        const reset = this.streams.get(streamId);
+        if (reset === undefined) return;
+        this.countReset();
+        reset.close({ kind: 'reset', code: payload.readUInt32BE(0), byPeer: true });
         return;
       case FrameType.SETTINGS:
         return this.onSettings(flags, streamId, payload);
@@ -257,12 +285,21 @@ export class H2Connection implements StreamOwner {
         return;
       case FrameType.GOAWAY:
         if (streamId !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'GOAWAY on a stream');
+        if (payload.length < 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `a ${payload.length}-byte GOAWAY`);
         return; // the client stops; its streams end as it closes them or the socket
       case FrameType.WINDOW_UPDATE:
         return this.onWindowUpdate(streamId, payload);
       default:
         return; // unknown frame types are ignored (RFC 9113 §4.1)
     }
+  }
+
+  // A peer may reset streams, but not thousands at once (a burst of RESET_BURST, then RESETS_PER_MS).
+  private countReset(): void {
+    const now = Date.now();
+    this.resetTokens = Math.min(RESET_BURST, this.resetTokens + (now - this.resetsCountedAt) * RESETS_PER_MS);
+    this.resetsCountedAt = now;
+    if (--this.resetTokens < 0) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `more than ${RESET_BURST} stream resets at once`);
   }
 
   private onDataFrame(flags: number, streamId: number, payload: Buffer): void {
@@ -305,13 +342,16 @@ export class H2Connection implements StreamOwner {
     }
     const endStream = (flags & Flag.END_STREAM) !== 0;
     if ((flags & Flag.END_HEADERS) !== 0) this.onHeaderBlock(streamId, endStream, block);
-    else this.headerBlock = { streamId, endStream, parts: [Buffer.from(block)], bytes: block.length };
+    else this.headerBlock = { streamId, endStream, parts: [Buffer.from(block)], bytes: block.length, frames: 0 };
   }
 
   private onContinuation(flags: number, streamId: number, payload: Buffer): void {
     const pending = this.headerBlock;
     if (pending === undefined) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `CONTINUATION on stream ${streamId} without HEADERS`);
     pending.bytes += payload.length;
+    if (++pending.frames > MAX_CONTINUATIONS || (payload.length === 0 && (flags & Flag.END_HEADERS) === 0)) {
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `a header block in more than ${MAX_CONTINUATIONS} CONTINUATION frames, or an empty one`);
+    }
     if (pending.bytes > MAX_HEADER_BLOCK_BYTES) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `a header block over ${MAX_HEADER_BLOCK_BYTES} bytes`);
     pending.parts.push(Buffer.from(payload));
     if ((flags & Flag.END_HEADERS) === 0) return;
@@ -347,6 +387,7 @@ export class H2Connection implements StreamOwner {
     const headers = requestHeaders(decoded.headers);
     if (headers === undefined) return this.streamError(streamId, ErrorCode.PROTOCOL_ERROR);
     this.streams.set(streamId, stream);
+    stream.peerEnding = endStream; // an answer inside onStream must not reset a stream the peer already ended
     this.opts.onStream(stream, headers);
     if (endStream) stream.remoteEnd();
   }
@@ -358,23 +399,32 @@ export class H2Connection implements StreamOwner {
       return;
     }
     if (payload.length % 6 !== 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `a ${payload.length}-byte SETTINGS frame`);
+    if (payload.length / 6 > MAX_SETTINGS_ENTRIES) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `a SETTINGS frame of ${payload.length / 6} entries; the limit is ${MAX_SETTINGS_ENTRIES}`);
+    const initialWindow = this.peerInitialWindow;
+    let largestWindow = initialWindow;
     for (let at = 0; at < payload.length; at += 6) {
       const id = payload.readUInt16BE(at);
       const value = payload.readUInt32BE(at + 2);
       if (id === Setting.ENABLE_PUSH && value > 1) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `SETTINGS_ENABLE_PUSH ${value}`);
       if (id === Setting.INITIAL_WINDOW_SIZE) {
         if (value > MAX_WINDOW) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, `SETTINGS_INITIAL_WINDOW_SIZE ${value}`);
-        const delta = value - this.peerInitialWindow;
         this.peerInitialWindow = value;
-        for (const s of this.streams.values()) {
-          if (!s.windowUpdate(delta)) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, `a stream window over 2^31-1 after SETTINGS_INITIAL_WINDOW_SIZE ${value}`);
-        }
+        largestWindow = Math.max(largestWindow, value);
       }
       if (id === Setting.MAX_FRAME_SIZE) {
         if (value < DEFAULT_MAX_FRAME_SIZE || value > 0xffffff) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `SETTINGS_MAX_FRAME_SIZE ${value}`);
         this.peerMaxFrameSize = value;
       }
       // HEADER_TABLE_SIZE: our encoder never indexes; MAX_CONCURRENT_STREAMS: the server opens none.
+    }
+    // Applied once: the windows end as if each entry had been, and an overflow on the way is still one.
+    const delta = this.peerInitialWindow - initialWindow;
+    if (delta !== 0 || largestWindow !== initialWindow) {
+      for (const s of this.streams.values()) {
+        if (s.sendWindow + (largestWindow - initialWindow) > MAX_WINDOW || !s.windowUpdate(delta)) {
+          throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, `a stream window over 2^31-1 after SETTINGS_INITIAL_WINDOW_SIZE ${largestWindow}`);
+        }
+      }
     }
     this.queue(SETTINGS_ACK);
   }
@@ -423,7 +473,7 @@ function requestHeaders(list: Array<[string, string]>): Record<string, string> |
   const out: Record<string, string> = Object.create(null);
   let regularSeen = false;
   for (const [name, value] of list) {
-    if (name.length === 0 || /[A-Z]/.test(name)) return undefined;
+    if (!TOKEN.test(name) || BAD_VALUE.test(value)) return undefined;
     if (name.charCodeAt(0) === 0x3a /* ':' */) {
       if (regularSeen || !REQUEST_PSEUDO.has(name) || out[name] !== undefined) return undefined;
     } else {

@@ -43,6 +43,8 @@ export class H2Stream {
   /** consumed is what arrived since the last WINDOW_UPDATE for this stream. */
   consumed = 0;
   remoteEnded = false;
+  /** peerEnding: the request's HEADERS carried END_STREAM (applied once the handler has seen the stream). */
+  peerEnding = false;
   closed = false;
   private responded = false;
   private ending = false;
@@ -169,7 +171,7 @@ export class H2Stream {
 
   // Our side has ended: done if the peer's has too, else the peer is told to stop (see end()).
   private localEnded(): void {
-    if (this.remoteEnded) {
+    if (this.remoteEnded || this.peerEnding) {
       this.close({ kind: 'done' });
     } else {
       this.owner.queue(rstStreamFrame(this.id, ErrorCode.NO_ERROR));
