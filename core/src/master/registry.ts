@@ -419,7 +419,11 @@ function checkLine(v: unknown, fail: Fail): RegistryOp & { seq: number } {
 // and an fsync wait before its admission.
 function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return JSON.stringify(a) === JSON.stringify(b);
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
+    // Different strings or booleans never write alike; numbers may (NaN, Infinity and null are all null).
+    if (typeof a === 'string' || typeof b === 'string' || typeof a === 'boolean' || typeof b === 'boolean') return false;
+    return JSON.stringify(a) === JSON.stringify(b);
+  }
   if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
   if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
   const x = a as Record<string, unknown>;
