@@ -5,8 +5,9 @@
 //   info log to a file), on a --work_dir;
 // - simulated agents: 10,000 of them in AGENT_PROCS child processes, each with its own HTTP/2 connection
 //   speaking the real agent protocol (AgentLink.Connect, gRPC framing, core's protobuf codec) and
-//   behaving as test/support/sim-agent.ts does, but through Node's http2 client (see LeanAgent: with
-//   grpc-js the simulators cost more CPU than the master); their tasks run no process;
+//   behaving as test/support/sim-agent.ts does, but through a raw gRPC-over-HTTP/2 client (see LeanAgent
+//   and raw-grpc-stream.ts: with grpc-js, or Node's http2 client, the simulators cost more CPU than the
+//   master); their tasks run no process;
 // - 1,000 frameworks in this process: one Mesos v1 SUBSCRIBE stream each (JSON, RecordIO), calls on a few
 //   pipelined keep-alive connections shared by all (a lean client, so that the bench process stays cheap).
 //
@@ -178,13 +179,14 @@ interface LeanTask {
 
 /**
  * LeanAgent is a simulated agent that speaks the real agent protocol — `AgentLink.Connect` over its own
- * HTTP/2 connection, gRPC framing, the protocol's protobuf messages through core's codec — with Node's
- * http2 client instead of grpc-js. It behaves as test/support/sim-agent.ts does (Register, Reregister
+ * HTTP/2 connection, gRPC framing, the protocol's protobuf messages through core's codec — with a raw
+ * client (raw-grpc-stream.ts) instead of grpc-js; as a stream of a shared connection (the extra
+ * figure) with Node's http2 client. It behaves as test/support/sim-agent.ts does (Register, Reregister
  * with its tasks and their frameworks, pongs, TASK_STARTING then TASK_RUNNING per task, one update in
  * flight per task, retried until acknowledged with Mesos's backoff of 10 s doubling to 10 min), but
  * costs the simulator a fraction of the CPU of a grpc-js channel per agent: on 2 cores, SimAgent's
  * re-registration storm cost more CPU than the master's handling of it, and the figure measured the
- * simulator.
+ * simulator (Node's http2 client still cost about a third of the master's CPU).
  */
 /** grpcFrame is one gRPC message on the wire: a 1-byte compression flag (0), a 4-byte big-endian length, the bytes. */
 function grpcFrame(body: Buffer): Buffer {
