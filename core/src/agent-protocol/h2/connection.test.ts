@@ -34,8 +34,9 @@ afterEach(() => {
 async function serve(onStream: (s: Served) => void = () => undefined, opts: { streamWindow?: number; maxConcurrentStreams?: number } = {}) {
   const served: Served[] = [];
   const errors: string[] = [];
+  const connections: H2Connection[] = [];
   const server = net.createServer((socket) => {
-    new H2Connection(socket, Buffer.alloc(0), {
+    connections.push(new H2Connection(socket, Buffer.alloc(0), {
       ...opts,
       onError: (m) => errors.push(m),
       onStream(stream, headers) {
@@ -46,11 +47,11 @@ async function serve(onStream: (s: Served) => void = () => undefined, opts: { st
         stream.onClose = (reason) => (s.closed = reason);
         onStream(s);
       },
-    });
+    }));
   });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as net.AddressInfo).port, served, errors };
+  return { port: (server.address() as net.AddressInfo).port, served, errors, connections };
 }
 
 /** A raw client: sends bytes, collects the server's frames, decodes header blocks. */
@@ -230,6 +231,22 @@ describe('limits a hostile peer meets', () => {
     c.send(c.request(1, headers));
     expect(await c.rst(1)).toBe(ErrorCode.PROTOCOL_ERROR);
     expect(served).toHaveLength(0);
+  });
+
+  test('a peer that reads nothing loses its connection once its last stream is reset', async () => {
+    const { port, served, connections, errors } = await serve((s) => {
+      s.stream.respond([[':status', '200']]);
+      for (let i = 0; i < 64; i++) s.stream.write(Buffer.alloc(64 * 1024, 1));
+    });
+    const c = await connect(port, false);
+    c.send(CLIENT_PREFACE, settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 0x7fff_ffff]]), windowUpdateFrame(0, 0x7fff_ffff - 65_535), c.request(1));
+    c.socket.pause(); // reads nothing from now on
+    await until(() => served.length === 1, 'the stream');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(connections[0].bufferedBytes).toBeGreaterThan(1024 * 1024);
+    served[0].stream.reset(ErrorCode.ENHANCE_YOUR_CALM);
+    await until(() => connections[0].closed && served[0].closed !== undefined, 'the connection dropped');
+    expect(errors.join('\n')).toMatch(/its last stream ended with \d+ bytes it did not read/);
   });
 
   test('after its GOAWAY the server closes a connection the peer keeps half-open', async () => {

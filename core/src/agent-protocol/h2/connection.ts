@@ -158,6 +158,12 @@ export class H2Connection implements StreamOwner {
   streamClosed(stream: H2Stream): void {
     this.streams.delete(stream.id);
     this.waitingForWindow.delete(stream);
+    // A peer that reads nothing and has no stream left (cut off for it): what waits for it would stay
+    // pinned as long as TCP keeps the connection; it goes with the connection.
+    if (this.streams.size === 0 && this.socket.writableLength > MAX_UNSENT_BYTES) {
+      this.opts.onError?.(`HTTP/2 connection from ${this.remoteAddress}:${this.remotePort} closed: its last stream ended with ${this.socket.writableLength} bytes it did not read`);
+      this.destroy();
+    }
   }
 
   /** goAway tells the peer the connection ends (NO_ERROR: a shutdown) and closes it once that is written. */
