@@ -19,7 +19,7 @@ import { MasterError } from './master-error';
 import { fromAbiResource, rolesOf, toAbiAgentInfo, toAbiFramework, toAbiResource } from './model/abi';
 import { IdGenerator } from './model/ids';
 import { TERMINAL_STATES, type FrameworkInfo, type MasterInfo, type Offer, type OfferOperation, type Resource, type Task, type TaskInfo, type TaskState, type TaskStatus } from './model/mesos';
-import { ResourceBag } from './model/resources';
+import { ResourceBag, sumScalars } from './model/resources';
 import { agentTotal, commitConversions } from './agent-reservations';
 import type { MasterHooks } from './hooks';
 import { applyConversion, downgradeResource, reserve, unreserve, upgradeResource, type Conversion } from './reservations';
@@ -157,8 +157,12 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
   private allocatorSnapshot() {
     const used = (agent: AgentRecord) => {
       const byFw = new Map<string, Resource[]>();
-      for (const t of agent.tasks.values()) byFw.set(t.frameworkId, [...(byFw.get(t.frameworkId) ?? []), ...(t.task.resources ?? [])]);
-      return [...byFw].map(([frameworkId, rs]) => ({ frameworkId, resources: rs.map(toAbiResource) }));
+      for (const t of agent.tasks.values()) {
+        const list = byFw.get(t.frameworkId);
+        if (list) list.push(...(t.task.resources ?? []));
+        else byFw.set(t.frameworkId, [...(t.task.resources ?? [])]);
+      }
+      return [...byFw].map(([frameworkId, rs]) => ({ frameworkId, resources: sumScalars(rs).map(toAbiResource) }));
     };
     return {
       agents: [...this.agents.values()].map((a) => ({ info: toAbiAgentInfo(a.info), total: a.total.map(toAbiResource), used: used(a), active: a.conn !== undefined, capabilities: a.capabilities })),
@@ -618,9 +622,13 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
       if (re && this.opts.registry) syncReregisteredTasks(this, this.opts.registry, agent, recovered !== undefined);
       this.emit('agentAdded', agent);
       const used = new Map<string, Resource[]>();
-      for (const t of agent.tasks.values()) used.set(t.frameworkId, [...(used.get(t.frameworkId) ?? []), ...(t.task.resources ?? [])]);
+      for (const t of agent.tasks.values()) {
+        const list = used.get(t.frameworkId);
+        if (list) list.push(...(t.task.resources ?? []));
+        else used.set(t.frameworkId, [...(t.task.resources ?? [])]);
+      }
       this.link.send({
-        addAgent: { info: toAbiAgentInfo(agent.info), total: agent.total.map(toAbiResource), used: [...used].map(([frameworkId, rs]) => ({ frameworkId, resources: rs.map(toAbiResource) })), active: true, capabilities },
+        addAgent: { info: toAbiAgentInfo(agent.info), total: agent.total.map(toAbiResource), used: [...used].map(([frameworkId, rs]) => ({ frameworkId, resources: sumScalars(rs).map(toAbiResource) })), active: true, capabilities },
       });
     }
     this.byConnection.set(conn.id, agent);
