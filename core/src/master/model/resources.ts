@@ -132,20 +132,20 @@ export class ResourceBag {
  */
 export function sumScalars(resources: readonly Resource[]): Resource[] {
   const out: Resource[] = [];
-  const plain = new Map<string, { index: number; milli: number }>();
+  // The sums so far: few per list (one per name in practice), so a scan beats building keys.
+  const sums: Array<{ index: number; milli: number; r: Resource }> = [];
   for (const r of resources) {
     if (r.type !== 'SCALAR' || r.reservations?.length || r.disk || r.revocable || r.shared || r.scalar === undefined) {
       out.push(r);
       continue;
     }
-    const key = `${r.name}\u0000${r.role ?? ''}\u0000${r.allocation_info === undefined ? '\u0001' : (r.allocation_info.role ?? '')}`;
-    const seen = plain.get(key);
-    if (seen === undefined) {
-      plain.set(key, { index: out.length, milli: Math.round(r.scalar.value * MILLI) });
+    const sum = sums.find((x) => x.r.name === r.name && x.r.role === r.role && x.r.allocation_info?.role === r.allocation_info?.role && (x.r.allocation_info === undefined) === (r.allocation_info === undefined));
+    if (sum === undefined) {
+      sums.push({ index: out.length, milli: Math.round(r.scalar.value * MILLI), r });
       out.push(r);
     } else {
-      seen.milli += Math.round(r.scalar.value * MILLI);
-      out[seen.index] = { ...out[seen.index], scalar: { value: seen.milli / MILLI } };
+      sum.milli += Math.round(r.scalar.value * MILLI);
+      out[sum.index] = { ...sum.r, scalar: { value: sum.milli / MILLI } };
     }
   }
   return out;
