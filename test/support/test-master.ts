@@ -39,6 +39,7 @@ export interface TestMasterOptions {
   /** port to bind (default 0: a free one). */
   port?: number;
   maxQueuedBytes?: number;
+  maxHeldBytes?: number;
 }
 
 /** startTestMaster starts a {@link TestMaster} on 127.0.0.1. */
@@ -63,7 +64,7 @@ export async function startTestMaster(handler: Partial<AgentLinkHandler> = {}, o
         handler.onDisconnect?.(conn, error);
       },
     },
-    { log, maxQueuedBytes: opts.maxQueuedBytes },
+    { log, maxQueuedBytes: opts.maxQueuedBytes, maxHeldBytes: opts.maxHeldBytes },
   );
   const httpServer = http.createServer((req, res) => res.end(`http ${req.method} ${req.url}`));
   const listener = await listenShared({ host: '127.0.0.1', port: opts.port ?? 0, http: httpServer, agents: link, log });

@@ -218,6 +218,37 @@ describe('gRPC framing on HTTP/2', () => {
     session.destroy();
   });
 
+  test('unfinished messages are bounded per connection too: the stream that goes over is refused', async () => {
+    master = await startTestMaster({}, { maxHeldBytes: 100_000 });
+    const session = http2.connect(`http://${master.address}`);
+    session.on('error', () => undefined);
+    const open = (i: number, sent = 40_000) => {
+      const stream = session.request({ ':method': 'POST', ':path': CONNECT_PATH, 'content-type': 'application/grpc', te: 'trailers', [PROTOCOL_METADATA]: PROTOCOL_VERSION });
+      stream.on('error', () => undefined);
+      const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => stream.on('trailers', resolve));
+      // A 1 MB message announced, 40,000 bytes of it sent: each stream alone is within every limit.
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(1_000_000, 1);
+      stream.write(Buffer.concat([prefix, Buffer.alloc(sent - 5, i)]));
+      return { stream, trailers };
+    };
+    const first = open(1);
+    const second = open(2);
+    await waitFor(() => master.connects.length === 2, 'two streams');
+    const third = open(3); // 120,000 bytes held on the connection
+    const t = await third.trailers;
+    expect(t['grpc-status']).toBe(String(grpc.status.RESOURCE_EXHAUSTED));
+    expect(decodeURIComponent(String(t['grpc-message']))).toMatch(/holds 0\.1 MiB of unfinished messages across its streams; the limit is 0\.1 MiB$/);
+    await waitFor(() => master.disconnects.length === 1, 'the refused stream');
+    // The others stay, and what the refused one held was given back: 80,000 + 15,000 fits.
+    const fourth = open(4, 15_000);
+    await waitFor(() => master.connects.length === 4, 'a fourth stream');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(master.disconnects).toHaveLength(1);
+    for (const x of [first, second, fourth]) x.stream.close();
+    session.destroy();
+  });
+
   test('once the master closed a stream, an agent that keeps its side open is reset after the trailers', async () => {
     master = await startTestMaster();
     const { session, stream } = h2Request(master.address, {});

@@ -23,6 +23,8 @@
  * - The agent's protocol version was checked first: another major (or none) fails the stream with
  *   FAILED_PRECONDITION naming both versions and what to upgrade; any minor of the same major is taken.
  *   Another method is UNIMPLEMENTED; a request that is not gRPC is answered 415.
+ * - Unfinished messages are bounded per stream (MAX_MESSAGE_BYTES) and per connection (`maxHeldBytes`):
+ *   the stream that goes over is refused with RESOURCE_EXHAUSTED, its connection's other streams stay.
  * - A malformed message ends only that connection, with INVALID_ARGUMENT naming the field; a handler
  *   that throws refuses the agent: a `refused` message with the error's message, then the stream fails.
  * - `onDisconnect` runs exactly once per connection, also after `close()` (on a later microtask, never
@@ -76,6 +78,8 @@ export interface AgentLinkServerOptions {
   log?: Log;
   /** maxQueuedBytes is how much may wait for one agent before it is cut off (default 16 MiB). */
   maxQueuedBytes?: number;
+  /** maxHeldBytes bounds the unfinished messages one connection's streams hold together (default MAX_MESSAGE_BYTES, 64 MiB). */
+  maxHeldBytes?: number;
 }
 
 /** DEFAULT_MAX_QUEUED_BYTES bounds what may wait for one agent that stopped reading. */
@@ -165,7 +169,8 @@ export class AgentLinkServer {
       stream.respond([...GRPC_RESPONSE_START, ...statusTrailers(refusal)], true);
       return;
     }
-    const link = new Link(this.nextId++, stream, peer, address, version as string, this.handler, this.log, this.opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES, () =>
+    const limits = { queued: this.opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES, held: this.opts.maxHeldBytes ?? MAX_MESSAGE_BYTES };
+    const link = new Link(this.nextId++, stream, peer, address, version as string, this.handler, this.log, limits, () =>
       this.open.delete(link),
     );
     this.open.add(link);
@@ -226,7 +231,7 @@ class Link implements AgentConnection {
     readonly protocolVersion: string,
     private readonly handler: AgentLinkHandler,
     private readonly log: Log,
-    private readonly maxQueuedBytes: number,
+    private readonly limits: { queued: number; held: number },
     private readonly onFinished: () => void,
   ) {}
 
@@ -275,7 +280,7 @@ class Link implements AgentConnection {
     frame[0] = 0;
     frame.writeUInt32BE(bytes.length, 1);
     bytes.copy(frame, PREFIX_BYTES);
-    if (this.stream.queuedBytes + frame.length > this.maxQueuedBytes) {
+    if (this.stream.queuedBytes + frame.length > this.limits.queued) {
       this.cutOff(this.stream.queuedBytes + frame.length);
       return;
     }
@@ -297,7 +302,10 @@ class Link implements AgentConnection {
       this.partial.push(chunk);
       this.partialBytes += chunk.length;
       const need = this.partial[0].length >= PREFIX_BYTES ? PREFIX_BYTES + this.partial[0].readUInt32BE(1) : PREFIX_BYTES;
-      if (this.partialBytes < need) return;
+      if (this.partialBytes < need) {
+        this.holdPartial();
+        return;
+      }
       buf = Buffer.concat(this.partial, this.partialBytes);
       this.partial = [];
       this.partialBytes = 0;
@@ -323,6 +331,22 @@ class Link implements AgentConnection {
       const rest = Buffer.from(buf.subarray(at));
       this.partial = [rest];
       this.partialBytes = rest.length;
+    }
+    this.holdPartial();
+  }
+
+  // What unfinished messages keep is bounded per connection too: a peer with many streams (a proxy, or
+  // a hostile client) could otherwise hold MAX_MESSAGE_BYTES on each.
+  private holdPartial(): void {
+    if (this.closed) return;
+    const held = this.stream.hold(this.partialBytes);
+    if (held > this.limits.held && this.partialBytes > 0) {
+      const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
+      this.reject(
+        new TesseraError('TSR_INVALID_ARGUMENT', `the connection of agent ${this.peer} holds ${mib(held)} MiB of unfinished messages across its streams; the limit is ${mib(this.limits.held)} MiB`, {
+          grpcStatus: grpc.status.RESOURCE_EXHAUSTED,
+        }),
+      );
     }
   }
 
@@ -382,7 +406,7 @@ class Link implements AgentConnection {
     const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
     const error = new TesseraError(
       'TSR_AGENT_BACKLOG',
-      `agent ${this.peer} stopped reading: ${mib(queued)} MiB of messages queued for it (limit ${mib(this.maxQueuedBytes)} MiB); ` +
+      `agent ${this.peer} stopped reading: ${mib(queued)} MiB of messages queued for it (limit ${mib(this.limits.queued)} MiB); ` +
         'closed its connection, it must reconnect and re-register',
       { grpcStatus: grpc.status.RESOURCE_EXHAUSTED },
     );

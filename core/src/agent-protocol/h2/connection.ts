@@ -78,6 +78,7 @@ export class H2Connection implements StreamOwner {
   readonly remoteAddress: string;
   readonly remotePort: number;
   sendWindow = DEFAULT_WINDOW;
+  heldBytes = 0;
   peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
   closed = false;
   private readonly streams = new Map<number, H2Stream>();

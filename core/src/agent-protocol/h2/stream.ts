@@ -16,6 +16,8 @@ export type StreamCloseReason = { kind: 'done' } | { kind: 'reset'; code: ErrorC
 export interface StreamOwner {
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** heldBytes is what the connection's streams hold of unfinished messages (see H2Stream.hold). */
+  heldBytes: number;
   /** sendWindow is the connection's flow-control window towards the peer. */
   sendWindow: number;
   readonly peerMaxFrameSize: number;
@@ -51,6 +53,7 @@ export class H2Stream {
   private readonly pending: Buffer[] = [];
   private pendingBytes = 0;
   private trailers: Buffer | undefined;
+  private held = 0;
 
   constructor(
     readonly id: number,
@@ -148,6 +151,19 @@ export class H2Stream {
     return true;
   }
 
+  /**
+   * hold records how much of the peer's input this stream's reader keeps (an unfinished message) and
+   * returns what all streams of the connection keep: the connection's window opens as data is read, so
+   * a bound on what the reader keeps is the reader's to enforce, per connection as well as per stream.
+   */
+  hold(bytes: number): number {
+    if (!this.closed) {
+      this.owner.heldBytes += bytes - this.held;
+      this.held = bytes;
+    }
+    return this.owner.heldBytes;
+  }
+
   /** remoteEnd: the peer sent END_STREAM. */
   remoteEnd(): void {
     if (this.remoteEnded || this.closed) return;
@@ -160,6 +176,8 @@ export class H2Stream {
   close(reason: StreamCloseReason): void {
     if (this.closed) return;
     this.closed = true;
+    this.owner.heldBytes -= this.held;
+    this.held = 0;
     this.pending.length = 0;
     this.pendingBytes = 0;
     this.trailers = undefined;
