@@ -49,6 +49,23 @@ describe('version rule', () => {
     expect(master.connects).toHaveLength(0);
   });
 
+  test('refusals are logged at most once a second, saying how many went unlogged', async () => {
+    master = await startTestMaster();
+    for (let i = 0; i < 5; i++) {
+      const { client, call } = rawConnect(master.address, { [PROTOCOL_METADATA]: '2.1' });
+      expect((await statusOf(call)).code).toBe(grpc.status.FAILED_PRECONDITION);
+      client.close();
+    }
+    expect(master.logs.filter((l) => l.includes('refused an agent connection'))).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 1050));
+    const { client, call } = rawConnect(master.address, { [PROTOCOL_METADATA]: '2.1' });
+    await statusOf(call);
+    client.close();
+    const lines = master.logs.filter((l) => l.includes('refused an agent connection'));
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/\(and 4 more refused since the last such line\)/);
+  });
+
   test('an agent that sends no version is told to upgrade', async () => {
     master = await startTestMaster();
     const { client, call } = rawConnect(master.address);

@@ -90,6 +90,8 @@ const ERROR_CODE_KEY = 'tessera-error-code';
 const GRPC_CONTENT_TYPE = 'application/grpc+proto';
 /** CLOSE_GRACE_MS is how long a stream the master ended may stay open: its trailers wait behind what is queued for an agent that does not read. */
 const CLOSE_GRACE_MS = 5000;
+/** REFUSAL_LOG_INTERVAL_MS spaces the log lines about refused agents. */
+const REFUSAL_LOG_INTERVAL_MS = 1000;
 /** What of a peer's header values a refusal quotes, and how much of a message the trailers carry. */
 const QUOTE_CHARS = 128;
 const MESSAGE_CHARS = 4096;
@@ -102,6 +104,8 @@ export class AgentLinkServer {
   private readonly h2Connections = new Set<H2Connection>();
   private readonly log: Log;
   private nextId = 1;
+  /** Refusals logged: at most one line a second, so that a peer cannot flood the log with them. */
+  private refusals = { loggedAt: 0, unlogged: 0 };
 
   constructor(
     private readonly handler: AgentLinkHandler,
@@ -144,6 +148,17 @@ export class AgentLinkServer {
     for (const conn of this.h2Connections) conn.goAway(ErrorCode.NO_ERROR, reason);
   }
 
+  private warnRefused(line: string): void {
+    const now = Date.now();
+    if (now - this.refusals.loggedAt < REFUSAL_LOG_INTERVAL_MS) {
+      this.refusals.unlogged++;
+      return;
+    }
+    const more = this.refusals.unlogged > 0 ? ` (and ${this.refusals.unlogged} more refused since the last such line)` : '';
+    this.refusals = { loggedAt: now, unlogged: 0 };
+    this.log.warn(`${line}${more}`);
+  }
+
   private accept(stream: H2Stream, headers: Record<string, string>): void {
     const address = stream.remoteAddress;
     const port = stream.remotePort;
@@ -165,7 +180,7 @@ export class AgentLinkServer {
     const version = headers[PROTOCOL_METADATA]?.slice(0, QUOTE_CHARS);
     const refusal = checkAgentProtocol(version);
     if (refusal) {
-      this.log.warn(`refused an agent connection from ${peer}: ${refusal.message}`);
+      this.warnRefused(`refused an agent connection from ${peer}: ${refusal.message}`);
       stream.respond([...GRPC_RESPONSE_START, ...statusTrailers(refusal)], true);
       return;
     }
