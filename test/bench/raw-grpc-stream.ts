@@ -11,53 +11,28 @@
  * simulators more than the master.
  */
 import net from 'node:net';
+import { CLIENT_PREFACE, DEFAULT_MAX_FRAME_SIZE, DEFAULT_WINDOW, Flag, FrameType, SETTINGS_ACK, Setting, frame, windowUpdateFrame, writeFrameHeader } from '../../core/src/agent-protocol/h2/frames';
 import { encodeHeaders } from '../../core/src/agent-protocol/h2/hpack';
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const DATA = 0x0;
-const HEADERS = 0x1;
-const RST_STREAM = 0x3;
-const SETTINGS = 0x4;
-const PING = 0x6;
-const GOAWAY = 0x7;
-const WINDOW_UPDATE = 0x8;
-const END_STREAM = 0x1;
-const ACK = 0x1;
-const END_HEADERS = 0x4;
-const PADDED = 0x8;
+const { DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE } = FrameType;
+const { END_STREAM, ACK, END_HEADERS, PADDED } = Flag;
 const STREAM = 1;
-const MAX_FRAME = 16_384;
+
 /** The client's windows are the default 65,535 bytes; it gives back what it read once half is used. */
 const GRANT_AT = 32_768;
-
-function frameHeader(out: Buffer, at: number, length: number, type: number, flags: number, stream: number): void {
-  out.writeUIntBE(length, at, 3);
-  out[at + 3] = type;
-  out[at + 4] = flags;
-  out.writeUInt32BE(stream, at + 5);
-}
-
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(9 + payload.length);
-  frameHeader(out, 0, payload.length, type, flags, stream);
-  payload.copy(out, 9);
-  return out;
-}
-
-const SETTINGS_ACK = frame(SETTINGS, ACK, 0, Buffer.alloc(0));
 
 /** callOpening is what opens a call: the preface, empty SETTINGS (defaults), and the call's HEADERS. */
 export function callOpening(authority: string, path: string, metadata: ReadonlyArray<readonly [string, string]>): Buffer {
   const block = encodeHeaders([[':method', 'POST'], [':scheme', 'http'], [':path', path], [':authority', authority], ['content-type', 'application/grpc+proto'], ['te', 'trailers'], ...metadata]);
-  return Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), frame(HEADERS, END_HEADERS, STREAM, block)]);
+  return Buffer.concat([CLIENT_PREFACE, frame(SETTINGS, 0, 0), frame(HEADERS, END_HEADERS, STREAM, block)]);
 }
 
 /** RawGrpcStream: see the module comment. */
 export class RawGrpcStream {
   private readonly socket: net.Socket;
   private input = Buffer.alloc(0);
-  private sendWindow = 65_535;
-  private connWindow = 65_535;
+  private sendWindow = DEFAULT_WINDOW;
+  private connWindow = DEFAULT_WINDOW;
   private readonly waiting: Buffer[] = [];
   private ended = false;
   /** What was read since the last WINDOW_UPDATE. */
@@ -106,10 +81,10 @@ export class RawGrpcStream {
     const out: Buffer[] = [];
     while (this.waiting.length > 0) {
       const head = this.waiting[0];
-      const n = Math.min(head.length, this.sendWindow, this.connWindow, MAX_FRAME);
+      const n = Math.min(head.length, this.sendWindow, this.connWindow, DEFAULT_MAX_FRAME_SIZE);
       if (n <= 0) break;
       const f = Buffer.allocUnsafe(9 + n);
-      frameHeader(f, 0, n, DATA, 0, STREAM);
+      writeFrameHeader(f, 0, n, DATA, 0, STREAM);
       head.copy(f, 9, 0, n);
       out.push(f);
       this.sendWindow -= n;
@@ -144,7 +119,7 @@ export class RawGrpcStream {
       } else if (type === SETTINGS) {
         if (!(flags & ACK)) {
           for (let i = 0; i + 6 <= payload.length; i += 6) {
-            if (payload.readUInt16BE(i) === 0x4) this.sendWindow += payload.readUInt32BE(i + 2) - 65_535; // INITIAL_WINDOW_SIZE
+            if (payload.readUInt16BE(i) === Setting.INITIAL_WINDOW_SIZE) this.sendWindow += payload.readUInt32BE(i + 2) - DEFAULT_WINDOW;
           }
           replies.push(SETTINGS_ACK);
         }
@@ -162,12 +137,7 @@ export class RawGrpcStream {
     this.consumed += consumed;
     if (this.consumed >= GRANT_AT) {
       // Give back what was read once half the window is used, as nghttp2 (Node's and grpc-js's) does.
-      const grant = Buffer.allocUnsafe(26);
-      frameHeader(grant, 0, 4, WINDOW_UPDATE, 0, 0);
-      grant.writeUInt32BE(this.consumed, 9);
-      frameHeader(grant, 13, 4, WINDOW_UPDATE, 0, STREAM);
-      grant.writeUInt32BE(this.consumed, 22);
-      replies.push(grant);
+      replies.push(windowUpdateFrame(0, this.consumed), windowUpdateFrame(STREAM, this.consumed));
       this.consumed = 0;
     }
     if (replies.length) this.socket.write(replies.length === 1 ? replies[0] : Buffer.concat(replies));

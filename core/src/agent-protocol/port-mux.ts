@@ -16,9 +16,10 @@ import type http from 'node:http';
 import net from 'node:net';
 import { TesseraError } from '../errors';
 import { createLog, type Log } from '../log';
+import { CLIENT_PREFACE } from './h2/frames';
 
 /** HTTP2_PREFACE is what an HTTP/2 client sends first (RFC 9113 §3.4). */
-export const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+export const HTTP2_PREFACE = CLIENT_PREFACE;
 
 /** SharedListenOptions configure {@link listenShared}. */
 export interface SharedListenOptions {

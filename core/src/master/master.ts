@@ -155,17 +155,8 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
   // ---- allocator ------------------------------------------------------------------------------
 
   private allocatorSnapshot() {
-    const used = (agent: AgentRecord) => {
-      const byFw = new Map<string, Resource[]>();
-      for (const t of agent.tasks.values()) {
-        const list = byFw.get(t.frameworkId);
-        if (list) list.push(...(t.task.resources ?? []));
-        else byFw.set(t.frameworkId, [...(t.task.resources ?? [])]);
-      }
-      return [...byFw].map(([frameworkId, rs]) => ({ frameworkId, resources: sumScalars(rs).map(toAbiResource) }));
-    };
     return {
-      agents: [...this.agents.values()].map((a) => ({ info: toAbiAgentInfo(a.info), total: a.total.map(toAbiResource), used: used(a), active: a.conn !== undefined, capabilities: a.capabilities })),
+      agents: [...this.agents.values()].map((a) => ({ info: toAbiAgentInfo(a.info), total: a.total.map(toAbiResource), used: usedByFramework(a), active: a.conn !== undefined, capabilities: a.capabilities })),
       frameworks: [...this.frameworks.values()].map((f) => toAbiFramework(f.info, f.subscriber !== undefined, [...f.suppressedRoles])),
       outstandingOffers: [...this.offers.values()].map((o) => ({ frameworkId: o.frameworkId, agentId: o.agentId, role: o.role, resources: (o.offer.resources ?? []).map(toAbiResource) })),
     };
@@ -621,15 +612,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
       this.agents.set(id, agent);
       if (re && this.opts.registry) syncReregisteredTasks(this, this.opts.registry, agent, recovered !== undefined);
       this.emit('agentAdded', agent);
-      const used = new Map<string, Resource[]>();
-      for (const t of agent.tasks.values()) {
-        const list = used.get(t.frameworkId);
-        if (list) list.push(...(t.task.resources ?? []));
-        else used.set(t.frameworkId, [...(t.task.resources ?? [])]);
-      }
-      this.link.send({
-        addAgent: { info: toAbiAgentInfo(agent.info), total: agent.total.map(toAbiResource), used: [...used].map(([frameworkId, rs]) => ({ frameworkId, resources: sumScalars(rs).map(toAbiResource) })), active: true, capabilities },
-      });
+      this.link.send({ addAgent: { info: toAbiAgentInfo(agent.info), total: agent.total.map(toAbiResource), used: usedByFramework(agent), active: true, capabilities } });
     }
     this.byConnection.set(conn.id, agent);
     conn.send({ registered: { agent_id: { value: agent.id }, master_info: this.opts.info, ping_interval_seconds: (this.opts.agentPingTimeoutMs ?? 15_000) / 1000 } });
@@ -817,4 +800,15 @@ function validateRole(role: string): void {
       throw new MasterError(400, `role '${role}' is invalid: each '/'-separated part must be non-empty, not '.', '..' or '*', not start with '-', and have no whitespace`);
     }
   }
+}
+
+/** usedByFramework is what an agent's tasks use, per framework, as the allocator ABI takes it: summed (sumScalars), as Mesos's allocator takes used Resources. */
+function usedByFramework(agent: AgentRecord): Array<{ frameworkId: string; resources: ReturnType<typeof toAbiResource>[] }> {
+  const byFw = new Map<string, Resource[]>();
+  for (const t of agent.tasks.values()) {
+    const list = byFw.get(t.frameworkId);
+    if (list) list.push(...(t.task.resources ?? []));
+    else byFw.set(t.frameworkId, [...(t.task.resources ?? [])]);
+  }
+  return [...byFw].map(([frameworkId, rs]) => ({ frameworkId, resources: sumScalars(rs).map(toAbiResource) }));
 }

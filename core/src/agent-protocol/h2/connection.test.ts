@@ -3,8 +3,8 @@
 // errors), and against Node's own HTTP/2 client.
 import http2 from 'node:http2';
 import net from 'node:net';
-import { H2Connection, CLIENT_PREFACE } from './connection';
-import { ErrorCode, Flag, FrameType, Setting, frame, settingsFrame, windowUpdateFrame } from './frames';
+import { H2Connection } from './connection';
+import { CLIENT_PREFACE, ErrorCode, Flag, FrameType, Setting, frame, settingsFrame, windowUpdateFrame } from './frames';
 import { HpackDecoder, encodeHeaders } from './hpack';
 import type { H2Stream, StreamCloseReason } from './stream';
 

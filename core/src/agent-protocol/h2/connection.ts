@@ -22,12 +22,9 @@
  * leaves more than 1 MiB of answers unread; a connection told GOAWAY is destroyed 2 s later.
  */
 import type net from 'node:net';
-import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_WINDOW, ErrorCode, FRAME_HEADER_BYTES, Flag, FrameType, MAX_WINDOW, SETTINGS_ACK, Setting, frame, goawayFrame, rstStreamFrame, settingsFrame, windowUpdateFrame } from './frames';
+import { CLIENT_PREFACE, DEFAULT_MAX_FRAME_SIZE, DEFAULT_WINDOW, ErrorCode, FRAME_HEADER_BYTES, Flag, FrameType, MAX_WINDOW, SETTINGS_ACK, Setting, frame, goawayFrame, rstStreamFrame, settingsFrame, windowUpdateFrame } from './frames';
 import { HpackDecoder, HpackError } from './hpack';
 import { H2Stream, type StreamOwner } from './stream';
-
-/** CLIENT_PREFACE opens every HTTP/2 connection (RFC 9113 §3.4). */
-export const CLIENT_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 /** H2ConnectionOptions configure one connection (the server passes the same to all). */
 export interface H2ConnectionOptions {
@@ -134,11 +131,6 @@ export class H2Connection implements StreamOwner {
   /** bufferedBytes is what the socket holds unsent (an agent that does not read lets it grow). */
   get bufferedBytes(): number {
     return this.socket.writableLength + this.outBytes;
-  }
-
-  /** streamCount is the number of open streams. */
-  get streamCount(): number {
-    return this.streams.size;
   }
 
   /** queue adds bytes to the next write; everything queued in one turn of the event loop leaves in one write. */

@@ -3,6 +3,9 @@
  * returns one Buffer holding the 9-byte frame header and the payload, ready for the socket.
  */
 
+/** CLIENT_PREFACE opens every HTTP/2 connection (RFC 9113 §3.4), before the client's SETTINGS. */
+export const CLIENT_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
 /** FRAME_HEADER_BYTES is the fixed header of every frame: length (24 bits), type, flags, stream id (31 bits). */
 export const FRAME_HEADER_BYTES = 9;
 

@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import http2 from 'node:http2';
 import net from 'node:net';
+import { CLIENT_PREFACE as PREFACE, Flag, FrameType, frame } from './frames';
 import { encodeHeaders, HpackDecoder, HpackError } from './hpack';
 import { HUFFMAN_EOS, HUFFMAN_TABLE } from './huffman-table';
 
@@ -333,30 +334,14 @@ describe('encodeHeaders', () => {
 
 // ---- Interop with Node's HTTP/2 (nghttp2), over real sockets. ----
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const HEADERS = 0x1;
-const SETTINGS = 0x4;
-const CONTINUATION = 0x9;
-const END_STREAM = 0x1;
-const ACK = 0x1;
-const END_HEADERS = 0x4;
-const PADDED = 0x8;
-const PRIORITY = 0x20;
+const { HEADERS, SETTINGS, CONTINUATION } = FrameType;
+const { END_STREAM, ACK, END_HEADERS, PADDED, PRIORITY } = Flag;
 
 interface Frame {
   type: number;
   flags: number;
   streamId: number;
   payload: Buffer;
-}
-
-function frame(type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const header = Buffer.alloc(9);
-  header.writeUIntBE(payload.length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(streamId, 5);
-  return Buffer.concat([header, payload]);
 }
 
 /** FrameReader splits a byte stream into frames, skipping the client preface when told to expect one. */

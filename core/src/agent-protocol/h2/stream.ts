@@ -3,7 +3,7 @@
  * gRPC layer reads from and writes to. Callbacks, not events: the master holds 10,000 of these and
  * each event listener costs.
  */
-import { ErrorCode, FRAME_HEADER_BYTES, Flag, FrameType, MAX_WINDOW, headerFrames, rstStreamFrame, writeFrameHeader } from './frames';
+import { ErrorCode, FRAME_HEADER_BYTES, Flag, FrameType, MAX_WINDOW, frame, headerFrames, rstStreamFrame, writeFrameHeader } from './frames';
 import { encodeHeaders } from './hpack';
 
 /** HeaderList is a header block in order: [name, value] pairs, names lowercase. */
@@ -105,7 +105,7 @@ export class H2Stream {
   end(trailers?: HeaderList): void {
     if (this.closed || this.ending) return;
     this.ending = true;
-    this.trailers = trailers ? headerFrames(this.id, encodeHeaders(trailers), true, this.owner.peerMaxFrameSize) : emptyEndFrame(this.id);
+    this.trailers = trailers ? headerFrames(this.id, encodeHeaders(trailers), true, this.owner.peerMaxFrameSize) : frame(FrameType.DATA, Flag.END_STREAM, this.id);
     this.pump();
   }
 
@@ -196,10 +196,4 @@ export class H2Stream {
       this.close({ kind: 'done' });
     }
   }
-}
-
-function emptyEndFrame(streamId: number): Buffer {
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  writeFrameHeader(out, 0, 0, FrameType.DATA, Flag.END_STREAM, streamId);
-  return out;
 }
