@@ -43,7 +43,8 @@
 //
 // Knobs: BENCH_AGENTS, BENCH_FRAMEWORKS, BENCH_ROUNDS scale it down for a quick try (the figures' names
 // stay); BENCH_PROF=<dir> writes --cpu-prof profiles of the master and simulator processes;
-// BENCH_HEAP=<file> writes a heap snapshot of the master with all its tasks; BENCH_VERBOSE=1 prints
+// BENCH_MASTER_FLAGS adds node flags to the master's process and BENCH_MASTER_STDOUT=<file> appends its stdout
+// there (e.g. --trace-gc); BENCH_HEAP=<file> writes a heap snapshot of the master with all its tasks; BENCH_VERBOSE=1 prints
 // progress while waiting.
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -680,8 +681,14 @@ function tcpCounters(): { listenDrops: number; synRetrans: number } {
 
 /** CPU seconds (user + system) a process used so far. */
 function cpuSeconds(pid: number): number {
+  const [user, system] = cpuSplit(pid);
+  return user + system;
+}
+
+/** A process's CPU seconds in user space and in the kernel (utime, stime: clock ticks of 1/100 s). */
+function cpuSplit(pid: number): [number, number] {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+  return [Number(fields[11]) / 100, Number(fields[12]) / 100];
 }
 
 /**
@@ -757,9 +764,11 @@ function reportMs(name: string, ms: number, target: number, baseline?: { label: 
 async function startMaster(port: number, workDir: string, logFile: string): Promise<{ child: Child; port: number; listeningAt: number; modulePid: number; startMs: number }> {
   const t = Date.now();
   const err = fs.openSync(logFile, 'a');
+  const out = process.env.BENCH_MASTER_STDOUT ? fs.openSync(process.env.BENCH_MASTER_STDOUT, 'a') : 'ignore'; // e.g. for BENCH_MASTER_FLAGS=--trace-gc
   // No V8 flags: the master runs as `tessera master` does.
-  const proc = fork(__filename, ['--master-child', JSON.stringify({ port, workDir })], { execArgv: [...(process.env.BENCH_MASTER_FLAGS?.split(' ').filter(Boolean) ?? []), ...profFlags()], stdio: ['ignore', 'ignore', err, 'ipc'] });
+  const proc = fork(__filename, ['--master-child', JSON.stringify({ port, workDir })], { execArgv: [...(process.env.BENCH_MASTER_FLAGS?.split(' ').filter(Boolean) ?? []), ...profFlags()], stdio: ['ignore', out, err, 'ipc'] });
   fs.closeSync(err);
+  if (out !== 'ignore') fs.closeSync(out);
   const child = new Child('master', proc);
   const ready = await new Promise<any>((resolve, reject) => {
     child.events = (msg) => msg.listening && resolve(msg);
@@ -902,6 +911,7 @@ async function main(): Promise<void> {
     m = await startMaster(port, path.join(workDir, 'work'), logFile);
     children.push(m.child);
     const reWindow = new CpuWindow(pidsOf(m));
+    const split0 = cpuSplit(m.child.proc.pid!);
     const tcp0 = tcpCounters();
     await m.child.call('loopDelay');
     const ends = await Promise.all(agentProcs.map((c) => c.call<{ lastAt: number; times: number[] }>('reregister', { jitterMs: REREGISTER_JITTER_MS })));
@@ -909,6 +919,7 @@ async function main(): Promise<void> {
     const back = ends.flatMap((e) => e.times).sort((a, b) => a - b).map((x) => x - m.listeningAt);
     const reCpu = reWindow.describe(reregisterMs);
     const reSeconds = reWindow.seconds();
+    const split1 = cpuSplit(m.child.proc.pid!);
     const after = await getJson(port, '/metrics/snapshot');
     if (after['master/slaves_active'] !== AGENTS || after['master/tasks_running'] !== total) {
       throw new Error(`after re-registration the master has ${after['master/slaves_active']} active agents and ${after['master/tasks_running']} running tasks, not ${AGENTS} and ${total}`);
@@ -924,7 +935,8 @@ async function main(): Promise<void> {
     const cores = os.cpus().length;
     console.log(
       `  CPU per re-registering agent: master ${((reSeconds.get('master')! * 1000) / AGENTS).toFixed(2)} ms, all processes ${((allSeconds * 1000) / AGENTS).toFixed(2)} ms; ` +
-        `floors on this machine: the master's thread ${(reSeconds.get('master')! * 1000).toFixed(0)} ms, all CPU over ${cores} cores ${((allSeconds * 1000) / cores).toFixed(0)} ms`,
+        `floors on this machine: the master's thread ${(reSeconds.get('master')! * 1000).toFixed(0)} ms, all CPU over ${cores} cores ${((allSeconds * 1000) / cores).toFixed(0)} ms; ` +
+        `the master's CPU in user space ${((split1[0] - split0[0]) * 1000).toFixed(0)} ms, in the kernel ${((split1[1] - split0[1]) * 1000).toFixed(0)} ms`,
     );
 
     // The same restart as Mesos's MasterFailover benchmark times it (src/tests/master_benchmarks.cpp): its

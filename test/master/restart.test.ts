@@ -119,6 +119,16 @@ describe('master restart on the same work_dir', () => {
     expect([a2.frameworkId, b2.frameworkId]).toEqual([a.frameworkId, b.frameworkId]);
     expect(knownTasks(m2)).toEqual(before);
     for (const [, [state]] of knownTasks(m2)) expect(state).toBe('TASK_RUNNING');
+    // What the master keeps of a re-registered task is all its agent reported (the ids and the uuid it
+    // repeats are kept once, not changed).
+    const reported = new Map(agents.flatMap((x) => x.tasks().map((t) => [`${t.framework_id.value}/${t.task_id.value}`, t] as const)));
+    for (const f of m2.master.frameworks.values()) {
+      for (const t of f.tasks.values()) {
+        const sent = reported.get(`${f.id}/${t.task.task_id.value}`);
+        expect(sent?.statuses?.length).toBeGreaterThan(0);
+        expect(t.task).toEqual(sent);
+      }
+    }
     expect(await stateTasks()).toEqual(stateBefore);
     expect(await operatorTasks()).toEqual(stateBefore);
 

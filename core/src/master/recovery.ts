@@ -17,7 +17,7 @@
 import type { Master } from './master';
 import { TERMINAL_STATES, type TaskState } from './model/mesos';
 import type { RegisteredTask, Registry } from './registry';
-import { taskKey, type AgentRecord, type FrameworkRecord } from './state';
+import type { AgentRecord, FrameworkRecord } from './state';
 
 const now = (): number => Date.now() / 1000;
 const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout fires at once beyond this (~24.8 days)
@@ -94,14 +94,20 @@ export function forgetRecoveredAgent(master: Master, registry: Registry, agentId
  * knows (it never got it, or lost it in its own restart) is reported lost.
  */
 export function syncReregisteredTasks(master: Master, registry: Registry, agent: AgentRecord, wasRecovered: boolean): void {
-  const registered = registry.tasksOf(agent.id);
-  let same = registered.length === agent.tasks.size;
-  for (const t of registered) {
-    if (agent.tasks.has(taskKey(t.frameworkId, t.taskId))) continue;
+  // Compared by key, the registry's and the master's being one format: no list is built for the common
+  // case after a restart, where the registry already places exactly these tasks there.
+  const registered = registry.taskKeysOf(agent.id);
+  let same = registered.size === agent.tasks.size;
+  const gone: string[] = [];
+  for (const key of registered) {
+    if (agent.tasks.has(key)) continue;
     same = false;
-    if (wasRecovered) reportGone(master, t, 'REASON_AGENT_REREGISTERED', `agent ${agent.id} re-registered without task ${t.taskId}: it does not know the task (any more)`);
+    if (wasRecovered) gone.push(key);
   }
-  // The common case after a restart: the registry already places exactly these tasks there.
+  for (const key of gone) {
+    const t = registry.taskAt(key);
+    if (t) reportGone(master, t, 'REASON_AGENT_REREGISTERED', `agent ${agent.id} re-registered without task ${t.taskId}: it does not know the task (any more)`);
+  }
   if (same) return;
   registry.setAgentTasks(agent.id, [...agent.tasks.values()].map((t) => ({ frameworkId: t.frameworkId, taskId: t.task.task_id.value })));
 }

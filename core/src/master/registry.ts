@@ -37,6 +37,7 @@ import { Journal } from '../durable/journal';
 import { TesseraError } from '../errors';
 import type { Log } from '../log';
 import type { AgentInfo, FrameworkInfo, Resource } from './model/mesos';
+import { taskKey } from './state';
 
 /** RegisteredAgent is an admitted agent as the registry keeps it. */
 export interface RegisteredAgent {
@@ -121,7 +122,7 @@ interface RegistryState {
   weights: unknown[];
 }
 
-const taskKey = (frameworkId: string, taskId: string): string => `${frameworkId}\u0000${taskId}`;
+const NO_KEYS: ReadonlySet<string> = new Set();
 
 /** Registry is the master's durable state; see the module comment. */
 export class Registry {
@@ -189,6 +190,19 @@ export class Registry {
     return [...(this.s.tasksByAgent.get(agentId) ?? [])].map((k) => this.s.tasks.get(k)!);
   }
 
+  /**
+   * The keys (as taskKey makes them, the master's own) of the live tasks known to run on an agent, for
+   * comparing with what it reports without building a list; {@link taskAt} gives each task.
+   */
+  taskKeysOf(agentId: string): ReadonlySet<string> {
+    return this.s.tasksByAgent.get(agentId) ?? NO_KEYS;
+  }
+
+  /** The live task of a key from {@link taskKeysOf}. */
+  taskAt(key: string): RegisteredTask | undefined {
+    return this.s.tasks.get(key);
+  }
+
   /** The agent a live task runs on, if the registry knows the task. */
   agentOf(frameworkId: string, taskId: string): string | undefined {
     return this.s.tasks.get(taskKey(frameworkId, taskId))?.agentId;
@@ -207,7 +221,7 @@ export class Registry {
    */
   putAgent(agent: RegisteredAgent): Promise<void> | undefined {
     const known = this.s.agents.get(agent.id);
-    if (known && known.registeredTime === agent.registeredTime && sameInfo(known.info, agent.info)) return undefined;
+    if (known && known.registeredTime === agent.registeredTime && sameJson(known.info, agent.info)) return undefined;
     return this.journal.durable({ op: 'addAgent', agent });
   }
 
@@ -416,12 +430,8 @@ function checkLine(v: unknown, fail: Fail): RegistryOp & { seq: number } {
 
 // Equal as JSON, whatever the order of object keys: an agent that re-registers sends its info decoded in
 // proto field order, not in the order its first registration was built in, and must not cost a log line
-// and an fsync wait before its admission.
-/** sameInfo: the JSON texts match (the common case: same key order, and quicker to write than to walk), else sameJson decides. */
-function sameInfo(known: AgentInfo, given: AgentInfo): boolean {
-  return JSON.stringify(given) === JSON.stringify(known) || sameJson(known, given);
-}
-
+// and an fsync wait before its admission. Walked rather than written out: it allocates nothing for plain
+// data, where two JSON.stringify calls cost a re-registering agent more than its decoding.
 function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
@@ -429,10 +439,20 @@ function sameJson(a: unknown, b: unknown): boolean {
     if (typeof a === 'string' || typeof b === 'string' || typeof a === 'boolean' || typeof b === 'boolean') return false;
     return JSON.stringify(a) === JSON.stringify(b);
   }
-  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
   if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
-  const keys = Object.keys(x).filter((k) => x[k] !== undefined);
-  return keys.length === Object.keys(y).filter((k) => y[k] !== undefined).length && keys.every((k) => sameJson(x[k], y[k]));
+  let defined = 0;
+  for (const k in x) {
+    if (!Object.prototype.hasOwnProperty.call(x, k) || x[k] === undefined) continue;
+    defined++;
+    if (!Object.prototype.hasOwnProperty.call(y, k) || !sameJson(x[k], y[k])) return false;
+  }
+  for (const k in y) if (Object.prototype.hasOwnProperty.call(y, k) && y[k] !== undefined) defined--;
+  return defined === 0;
 }

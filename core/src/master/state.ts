@@ -51,7 +51,7 @@ export interface AgentRecord {
   total: Resource[];
   /** The open protocol stream, while connected. */
   conn?: AgentConnection;
-  /** Active tasks on the agent, keyed `<frameworkId>/<taskId>`. */
+  /** Active tasks on the agent, keyed by {@link taskKey}. */
   tasks: Map<string, TaskRecord>;
   /** Outstanding offer ids on this agent. */
   offers: Set<string>;
@@ -95,5 +95,5 @@ export interface OfferRecord {
   timer?: NodeJS.Timeout;
 }
 
-/** The key of a task on an agent. */
-export const taskKey = (frameworkId: string, taskId: string): string => `${frameworkId}/${taskId}`;
+/** The key of a task (on an agent, in the registry): NUL can be in neither id's JSON nor its proto bytes' meaning, so no two tasks share a key. */
+export const taskKey = (frameworkId: string, taskId: string): string => `${frameworkId}\u0000${taskId}`;
