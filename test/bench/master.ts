@@ -44,7 +44,8 @@
 // Knobs: BENCH_AGENTS, BENCH_FRAMEWORKS, BENCH_ROUNDS scale it down for a quick try (the figures' names
 // stay); BENCH_PROF=<dir> writes --cpu-prof profiles of the master and simulator processes;
 // BENCH_MASTER_FLAGS adds node flags to the master's process and BENCH_MASTER_STDOUT=<file> appends its stdout
-// there (e.g. --trace-gc); BENCH_HEAP=<file> writes a heap snapshot of the master with all its tasks; BENCH_VERBOSE=1 prints
+// there (e.g. --trace-gc); BENCH_HEAP=<file> writes a heap snapshot of the master with all its tasks (and <file>.reregistered one of
+// the restarted master once every agent is back); BENCH_VERBOSE=1 prints
 // progress while waiting.
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -685,6 +686,12 @@ function cpuSeconds(pid: number): number {
   return user + system;
 }
 
+/** A thread's time on a CPU and runnable but waiting for one, in ms (/proc/<pid>/task/<tid>/schedstat; the main thread's tid is the pid). */
+function schedTimes(pid: number, tid = pid): [number, number] {
+  const [run, wait] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+  return [run / 1e6, wait / 1e6];
+}
+
 /** A process's CPU seconds in user space and in the kernel (utime, stime: clock ticks of 1/100 s). */
 function cpuSplit(pid: number): [number, number] {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
@@ -912,6 +919,7 @@ async function main(): Promise<void> {
     children.push(m.child);
     const reWindow = new CpuWindow(pidsOf(m));
     const split0 = cpuSplit(m.child.proc.pid!);
+    const sched0 = schedTimes(m.child.proc.pid!);
     const tcp0 = tcpCounters();
     await m.child.call('loopDelay');
     const ends = await Promise.all(agentProcs.map((c) => c.call<{ lastAt: number; times: number[] }>('reregister', { jitterMs: REREGISTER_JITTER_MS })));
@@ -920,11 +928,13 @@ async function main(): Promise<void> {
     const reCpu = reWindow.describe(reregisterMs);
     const reSeconds = reWindow.seconds();
     const split1 = cpuSplit(m.child.proc.pid!);
+    const sched1 = schedTimes(m.child.proc.pid!);
     const after = await getJson(port, '/metrics/snapshot');
     if (after['master/slaves_active'] !== AGENTS || after['master/tasks_running'] !== total) {
       throw new Error(`after re-registration the master has ${after['master/slaves_active']} active agents and ${after['master/tasks_running']} running tasks, not ${AGENTS} and ${total}`);
     }
     reportMs('master-reregister-10k-agents-100k-tasks', reregisterMs, 3000, { label: 'Mesos 1.5', ms: 4500 });
+    if (process.env.BENCH_HEAP) console.log(`  heap snapshot: ${await m.child.call('heapSnapshot', { file: `${path.resolve(process.env.BENCH_HEAP)}.reregistered` })}`);
     const tcp1 = tcpCounters();
     const stalls = await m.child.call('loopDelay');
     console.log(`  TCP meanwhile (whole machine): ${tcp1.listenDrops - tcp0.listenDrops} SYNs dropped by full listen queues, ${tcp1.synRetrans - tcp0.synRetrans} SYNs retransmitted; master event loop stalls: max ${stalls.maxMs.toFixed(0)} ms, p99 ${stalls.p99Ms.toFixed(0)} ms`);
@@ -938,6 +948,9 @@ async function main(): Promise<void> {
         `floors on this machine: the master's thread ${(reSeconds.get('master')! * 1000).toFixed(0)} ms, all CPU over ${cores} cores ${((allSeconds * 1000) / cores).toFixed(0)} ms; ` +
         `the master's CPU in user space ${((split1[0] - split0[0]) * 1000).toFixed(0)} ms, in the kernel ${((split1[1] - split0[1]) * 1000).toFixed(0)} ms`,
     );
+    // The master's main thread: running, waiting for a CPU (taken by the other processes, or the master's own GC threads), or idle.
+    const [ran, waited] = [sched1[0] - sched0[0], sched1[1] - sched0[1]];
+    console.log(`  the master's main thread in the window: running ${ran.toFixed(0)} ms, runnable but waiting for a CPU ${waited.toFixed(0)} ms, idle ${Math.max(0, reregisterMs - ran - waited).toFixed(0)} ms`);
 
     // The same restart as Mesos's MasterFailover benchmark times it (src/tests/master_benchmarks.cpp): its
     // simulated agents are actors of the test process, so their ReregisterSlaveMessages share one socket

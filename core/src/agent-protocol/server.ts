@@ -53,8 +53,11 @@ export interface AgentConnection {
   readonly remoteAddress: string;
   /** protocolVersion is the version the agent speaks (same major as the master, perhaps a newer minor). */
   readonly protocolVersion: string;
-  /** send queues one message (fire-and-forget); a no-op after close. Throws a WireError (500) for a message built wrong. */
-  send(msg: MasterMessage): void;
+  /**
+   * send queues one message, or one already encoded (see registeredEncoder), fire-and-forget; a no-op
+   * after close. Throws a WireError (500) for a message built wrong.
+   */
+  send(msg: MasterMessage | Buffer): void;
   /** close ends the stream after what is queued: with OK, or with UNAVAILABLE and the reason when one is given. */
   close(reason?: string): void;
 }
@@ -288,9 +291,9 @@ class Link implements AgentConnection {
     return new TesseraError('TSR_AGENT_DISCONNECTED', `agent ${this.peer} went away without a goodbye (stream reset or connection lost)`);
   }
 
-  send(msg: MasterMessage): void {
+  send(msg: MasterMessage | Buffer): void {
     if (this.closed) return;
-    const bytes = encodeMasterMessage(msg);
+    const bytes = Buffer.isBuffer(msg) ? msg : encodeMasterMessage(msg);
     const frame = Buffer.allocUnsafe(PREFIX_BYTES + bytes.length);
     frame[0] = 0;
     frame.writeUInt32BE(bytes.length, 1);

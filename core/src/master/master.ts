@@ -12,6 +12,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Allocation } from '@tessera/modules-api';
 import { AllocatorLink, type AllocatorModule } from '../allocator/allocator-link';
+import { registeredEncoder } from '../agent-protocol/protocol';
 import type { AgentConnection, AgentLinkHandler } from '../agent-protocol/server';
 import type { AgentMessage, Reregister, StatusUpdate } from '../agent-protocol/messages';
 import type { Log } from '../log';
@@ -91,6 +92,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
   private readonly byConnection = new Map<number, AgentRecord>();
   /** Connections whose (re-)registration waits for the registry write; their other messages wait too. */
   private readonly admitting = new Map<number, { agentId: string; queued: AgentMessage[]; closed: boolean }>();
+  private registered: { info: MasterInfo; encode: (agentId: string) => Buffer } | undefined;
   private stopped = false;
   /** Frameworks removed in this run (the latest 1,000): an agent that re-registers with their tasks is told to shut them down. */
   private readonly removedFrameworks = new Set<string>();
@@ -573,6 +575,15 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     );
   }
 
+  /** The encoded `registered` answer for an agent: the part every agent gets is encoded once per master info. */
+  private registeredAnswer(agentId: string): Buffer {
+    const info = this.opts.info;
+    if (this.registered?.info !== info) {
+      this.registered = { info, encode: registeredEncoder({ master_info: info, ping_interval_seconds: (this.opts.agentPingTimeoutMs ?? 15_000) / 1000 }) };
+    }
+    return this.registered.encode(agentId);
+  }
+
   /** Whether an agent's (re-)registration is waiting for the registry write. */
   isAdmitting(agentId: string): boolean {
     for (const p of this.admitting.values()) if (p.agentId === agentId) return true;
@@ -615,7 +626,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
       this.link.send({ addAgent: { info: toAbiAgentInfo(agent.info), total: agent.total.map(toAbiResource), used: usedByFramework(agent), active: true, capabilities } });
     }
     this.byConnection.set(conn.id, agent);
-    conn.send({ registered: { agent_id: { value: agent.id }, master_info: this.opts.info, ping_interval_seconds: (this.opts.agentPingTimeoutMs ?? 15_000) / 1000 } });
+    conn.send(this.registeredAnswer(agent.id));
     for (const frameworkId of shutdown) conn.send({ shutdown_framework: { framework_id: { value: frameworkId } } });
     if (!recoveredNow) this.opts.log.info(`agent ${agent.id} (${agent.info.hostname}) ${re ? 're-registered' : 'registered'}`, { tasks: agent.tasks.size });
     else {

@@ -18,7 +18,7 @@
  * @module
  */
 export { WireError } from './wire-error';
-export { mesosRoot, lookupType, type PlainMessage } from './mesos-types';
+export { mesosRoot, lookupType, messagePlan, type PlainMessage } from './mesos-types';
 export { decodeJson, encodeJson } from './json-codec';
 export { decodeProto, encodeProto } from './proto-codec';
 export { encodeRecord, RecordIODecoder, DEFAULT_MAX_RECORD_BYTES } from './recordio';
