@@ -95,3 +95,33 @@ test('close() closes the port and every connection, HTTP and gRPC', async () => 
   await expect(get(master.port, '/')).rejects.toThrow(/ECONNREFUSED/);
   agent.destroy();
 });
+
+test('connections that say nothing are dropped after peekTimeoutMs, each in its turn; the others are served', async () => {
+  const link = new AgentLinkServer({ onMessage() {}, onDisconnect() {} }, { log: quietLog });
+  const server = http.createServer((_req, res) => res.end('ok'));
+  const listener = await listenShared({ host: '127.0.0.1', port: 0, http: server, agents: link, log: quietLog, peekTimeoutMs: 300 });
+  try {
+    const silent = async (): Promise<number> => {
+      const t0 = Date.now();
+      const s = net.connect(listener.port, '127.0.0.1');
+      await new Promise<void>((resolve) => s.on('close', () => resolve()));
+      return Date.now() - t0;
+    };
+    const first = silent();
+    await new Promise((r) => setTimeout(r, 150));
+    const second = silent();
+    // A connection that does speak is not dropped, however long it then waits between requests.
+    const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    expect((await get(listener.port, '/a', keepAlive)).body).toBe('ok');
+    const [a, b] = await Promise.all([first, second]);
+    for (const waited of [a, b]) {
+      expect(waited).toBeGreaterThanOrEqual(290);
+      expect(waited).toBeLessThan(2000);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await get(listener.port, '/b', keepAlive)).body).toBe('ok');
+    keepAlive.destroy();
+  } finally {
+    await listener.close();
+  }
+});

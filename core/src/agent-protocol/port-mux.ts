@@ -66,18 +66,37 @@ export function listenShared(opts: SharedListenOptions): Promise<SharedListener>
   const log = opts.log ?? createLog({ component: 'listener' });
   const peekTimeoutMs = opts.peekTimeoutMs ?? 30_000;
   const sockets = new Set<net.Socket>();
+  // The connections that have not yet said what they are, with when each is dropped: one sweep for all
+  // of them rather than a timer each, as thousands of agents connect at once after a master's restart.
+  // Their deadlines come in the order they connected, so a sweep stops at the first one not due.
+  const peeking = new Map<net.Socket, number>();
+  const sweepMs = Math.max(10, Math.min(1000, Math.floor(peekTimeoutMs / 4)));
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = (): void => {
+    const now = Date.now();
+    for (const [socket, deadline] of peeking) {
+      if (deadline > now) break;
+      peeking.delete(socket);
+      log.debug(`dropped a connection from ${socket.remoteAddress} that sent nothing for ${peekTimeoutMs} ms`);
+      socket.destroy();
+    }
+    if (peeking.size === 0) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  };
 
   const route = (socket: net.Socket): void => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    peeking.set(socket, Date.now() + peekTimeoutMs);
+    sweeper ??= setInterval(sweep, sweepMs).unref();
+    socket.once('close', () => {
+      sockets.delete(socket);
+      peeking.delete(socket);
+    });
     let seen: Buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => {
-      log.debug(`dropped a connection from ${socket.remoteAddress} that sent nothing for ${peekTimeoutMs} ms`);
-      socket.destroy();
-    }, peekTimeoutMs);
-    timer.unref();
     const stopPeeking = (): void => {
-      clearTimeout(timer);
+      peeking.delete(socket);
       socket.off('data', onData);
       socket.off('end', onGone);
       socket.off('error', onError);
@@ -109,7 +128,6 @@ export function listenShared(opts: SharedListenOptions): Promise<SharedListener>
     socket.on('data', onData);
     socket.on('end', onGone);
     socket.on('error', onError);
-    socket.once('close', () => clearTimeout(timer));
   };
 
   const server = net.createServer({ pauseOnConnect: false }, route);
@@ -129,6 +147,7 @@ export function listenShared(opts: SharedListenOptions): Promise<SharedListener>
         close: () =>
           (closing ??= new Promise<void>((done) => {
             server.close(() => done());
+            clearInterval(sweeper);
             for (const socket of sockets) socket.destroy();
           })),
       });

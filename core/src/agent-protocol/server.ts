@@ -38,7 +38,7 @@ import util from 'node:util';
 import { TesseraError } from '../errors';
 import { createLog, type Log } from '../log';
 import { AGENT_MESSAGE_TYPE, PROTOCOL_METADATA, PROTOCOL_VERSION, agentMessageKind, type AgentMessage, type MasterMessage } from './messages';
-import { H2Connection } from './h2/connection';
+import { H2Connection, type H2ConnectionOptions } from './h2/connection';
 import { ErrorCode } from './h2/frames';
 import type { H2Stream, HeaderList } from './h2/stream';
 import { CONNECT_PATH, MAX_MESSAGE_BYTES, checkAgentProtocol, decodeAgentMessage, encodeMasterMessage } from './protocol';
@@ -105,6 +105,11 @@ const PREFIX_BYTES = 5;
 export class AgentLinkServer {
   private readonly open = new Set<Link>();
   private readonly h2Connections = new Set<H2Connection>();
+  /** One options object for all connections (their server preface is made once per options object). */
+  private readonly h2Options: H2ConnectionOptions = {
+    onStream: (stream, headers) => this.accept(stream, headers),
+    onError: (message) => this.log.debug(`agent connection failed: ${message}`),
+  };
   private readonly log: Log;
   private nextId = 1;
   /** Refusals logged: at most one line a second, so that a peer cannot flood the log with them. */
@@ -130,10 +135,7 @@ export class AgentLinkServer {
     // What may wait for one agent is bounded by maxQueuedBytes (a clear cut-off, see Link.send). An agent
     // opens one stream, but a proxy in front of the master (Envoy, say) carries many agents' streams on
     // one connection.
-    const conn = new H2Connection(socket, head, {
-      onStream: (stream, headers) => this.accept(stream, headers),
-      onError: (message) => this.log.debug(`agent connection failed: ${message}`),
-    });
+    const conn = new H2Connection(socket, head, this.h2Options);
     this.h2Connections.add(conn);
     socket.once('close', () => this.h2Connections.delete(conn));
   }

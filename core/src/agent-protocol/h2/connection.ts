@@ -60,6 +60,9 @@ const BAD_VALUE = /[\0\r\n]|^[ \t]|[ \t]$/;
 const REQUEST_PSEUDO = new Set([':method', ':scheme', ':path', ':authority']);
 const EMPTY = Buffer.alloc(0);
 
+/** The server preface of each options object's connections (never written to: queued bytes are only read). */
+const PREFACES = new WeakMap<H2ConnectionOptions, Buffer>();
+
 /** A connection error: GOAWAY with this code. */
 class ConnectionError extends Error {
   constructor(
@@ -112,16 +115,20 @@ export class H2Connection implements StreamOwner {
     this.maxHeaderListSize = opts.maxHeaderListSize ?? 64 * 1024;
     this.recvWindow = this.connectionWindow;
     socket.setNoDelay(true);
-    // The server's preface: its SETTINGS, and the connection window opened beyond the default.
-    this.queue(
-      settingsFrame([
+    // The server's preface: its SETTINGS, and the connection window opened beyond the default. The same
+    // bytes for every connection of a server (its options), made once.
+    let preface = PREFACES.get(opts);
+    if (preface === undefined) {
+      const settings = settingsFrame([
         [Setting.MAX_CONCURRENT_STREAMS, this.maxStreams],
         [Setting.INITIAL_WINDOW_SIZE, this.streamWindow],
         [Setting.MAX_HEADER_LIST_SIZE, this.maxHeaderListSize],
         [Setting.ENABLE_PUSH, 0],
-      ]),
-    );
-    if (this.connectionWindow > DEFAULT_WINDOW) this.queue(windowUpdateFrame(0, this.connectionWindow - DEFAULT_WINDOW));
+      ]);
+      preface = this.connectionWindow > DEFAULT_WINDOW ? Buffer.concat([settings, windowUpdateFrame(0, this.connectionWindow - DEFAULT_WINDOW)]) : settings;
+      PREFACES.set(opts, preface);
+    }
+    this.queue(preface);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', () => this.lost('the connection closed'));
