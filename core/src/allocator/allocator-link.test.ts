@@ -43,8 +43,8 @@ describe('allocator link batching', () => {
     const elapsed = Date.now() - t0;
     await sleep(50);
     expect(seqs(written)).toEqual(Array.from({ length: 301 }, (_, i) => i + 1)); // the snapshot, then 300 ticks
-    // At most one message per 5 ms of the burst (and the first, at once), far fewer than 300.
-    expect(written.length).toBeLessThanOrEqual(Math.ceil(elapsed / 5) + 2);
+    // At most one message per COALESCE_MS (10 ms) of the burst, and the first at once: far fewer than 300.
+    expect(written.length).toBeLessThanOrEqual(Math.ceil(elapsed / 10) + 2);
     expect(written.length).toBeLessThan(300);
     link.close();
   });

@@ -15,10 +15,11 @@
  * `batch` message when the module negotiated allocator ABI 1.1 or later: one gRPC message costs tens of
  * microseconds on each side whatever its size (more with the HTTP/2 frames and acks around it), so
  * 10,000 declines cost one message instead of 10,000. While inputs keep coming, batches leave at most
- * every COALESCE_MS: when 10,000 agents re-register after a restart, each in an I/O callback of its
- * own, the turns of the loop are short and one batch per turn made thousands of small messages; at
- * most one per 5 ms took a third off the master's CPU for the whole re-registration (the bench's
- * main-thread time, 2.2-2.4 s -> 1.6-1.8 s). An input that comes alone still leaves in the next turn.
+ * every COALESCE_MS (10 ms, an input's longest wait; Mesos batches allocations per second): when 10,000
+ * agents re-register after a restart, each in an I/O callback of its own, the turns of the loop are
+ * short and one batch per turn made thousands of small messages. Coalescing them took a quarter off
+ * the master's CPU for the whole re-registration (the bench's main-thread time, 2.1-2.3 s -> 1.6-1.7 s).
+ * An input that comes after a quiet spell still leaves in the next turn of the loop.
  * With an ABI 1.0 module they leave one by one, as 1.0 has no batch.
  */
 import { TesseraError, type AllocatorInput, type AllocatorOutput, type BidiStream, type Caller, type CycleDone, type Snapshot } from '@tessera/modules-api';
@@ -28,8 +29,8 @@ import type { Log } from '../log';
 
 /** Inputs per batch message (ABI >= 1.1): bounds message size while a burst still costs few messages. */
 export const BATCH_MAX = 1024;
-/** Batches leave at most this often while inputs keep coming (a re-registration burst). */
-const COALESCE_MS = 5;
+/** Batches leave at most this often while inputs keep coming (a re-registration burst); see the module comment. */
+const COALESCE_MS = 10;
 
 /** The module the link talks to: a supervised allocator process (a ManagedModule). */
 export interface AllocatorModule extends Caller {
@@ -154,8 +155,8 @@ export class AllocatorLink {
     this.flushScheduled = true;
     // After the event loop's current phase, not the current callback: when thousands of agents
     // re-register at once, each arrives in its own I/O callback, and one batch then carries many.
-    // During such a burst, batches leave at most every COALESCE_MS: fewer, larger ones cost the module
-    // (and the master) less than one per turn of the loop.
+    // While inputs keep coming, batches leave at most every COALESCE_MS: fewer, larger ones cost the
+    // module (and the master) less than one per turn of the loop.
     const wait = this.flushedAt + COALESCE_MS - Date.now();
     if (wait > 0) setTimeout(() => this.flush(), wait);
     else setImmediate(() => this.flush());

@@ -297,7 +297,7 @@ function indexOf<T>(list: T[], item: T): number {
   return i >= 0 ? i : list.push(item) - 1;
 }
 
-// Every type's decoder makes its objects with `new O()`, O a constructor whose
+// Every type's decoder makes its objects with `new O()`, O a constructor of the type's name whose
 // prototype is Object.prototype, so they are plain objects as `{}` makes them (same prototype, same
 // constructor, keys in the order stored). What differs is where V8 keeps their fields: a `{}` has room
 // for 4 in the object and puts the rest in a separate array, while a constructor's objects get room
@@ -312,8 +312,9 @@ function compile(plan: MessagePlan): Decoder {
 const { BAIL, u32, i64, u64, s64, fx64, str, bytes, skip, f32, f64, F64, F8 } = R;
 ${ctx.slots.map((_, i) => `const D${i} = D[${i}];`).join('\n')}
 ${ctx.enums.map((_, i) => `const E${i} = E[${i}];`).join('\n')}
-// The decoded objects are made by a constructor of their own (see above compile()).
-function O() { if (false) { ${plan.fieldsById.map((f) => `this[${JSON.stringify(f.name)}] = 0;`).join(' ')} } }
+// The decoded objects are made by a constructor of their own (see above compile()), named after the
+// type so that heap snapshots say what they are.
+const O = function ${plan.fullName.replace(/[^\w$]/g, '_')}() { if (false) { ${plan.fieldsById.map((f) => `this[${JSON.stringify(f.name)}] = 0;`).join(' ')} } };
 O.prototype = Object.prototype;
 return function ${identifier(plan.fullName)}(c, end, depth) {
   if (depth > ${MAX_DEPTH}) throw BAIL;
