@@ -27,7 +27,8 @@
 //   a Mesos agent does (--registration_backoff_factor). Timed from the new master listening until every
 //   agent was answered Registered; then /metrics/snapshot must show 10,000 active agents and 100,000
 //   running tasks. The kernel's SYN drops (full listen queue) and the master's event-loop stalls are
-//   printed with it, and the CPU per agent with the floors it sets on this machine. Each simulated
+//   printed with it, the CPU per agent with the floors it sets on this machine (user and kernel time),
+//   and how the master's main thread spent the window: running, waiting for a CPU, idle. Each simulated
 //   agent encodes its Reregister when it loses the master, before the window (a real agent does it on
 //   its own machine); its own HTTP/2 connection is in the window.
 // - master-reregister-10k-agents-100k-tasks-shared-connections (extra, for comparison with Mesos's
