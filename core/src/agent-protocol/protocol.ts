@@ -89,32 +89,19 @@ export function registeredEncoder(rest: Omit<Registered, 'agent_id'>): (agentId:
   if (!registered?.messagePlan || !idField || !valueField) throw new Error(`${MASTER_MESSAGE_TYPE}.registered.agent_id.value is missing from the wire descriptor`);
   const whole = (agentId: string): Buffer => encodeMasterMessage({ registered: { agent_id: { value: agentId }, ...rest } });
   // The agent_id field of Registered: an AgentID whose only field is its value.
-  const idBytes = (agentId: string): Buffer => {
-    const value = Buffer.from(agentId, 'utf8');
-    const inner = Buffer.concat([varint((valueField.id << 3) | 2), varint(value.length), value]);
-    return Buffer.concat([varint((idField.id << 3) | 2), varint(inner.length), inner]);
-  };
+  const idBytes = (agentId: string): Uint8Array =>
+    protobuf.Writer.create().uint32((idField.id << 3) | 2).fork().uint32((valueField.id << 3) | 2).string(agentId).ldelim().finish();
   // The rest as the encoder writes it after the id (its first field); anything else, and each answer is encoded whole.
   const sample = encodeProto(registered.messagePlan.fullName, { agent_id: { value: '' }, ...rest } as unknown as PlainMessage);
   const placeholder = idBytes('');
   if (!sample.subarray(0, placeholder.length).equals(placeholder)) return whole;
+  const varint = (n: number): Uint8Array => protobuf.Writer.create().uint32(n).finish();
   const tail = sample.subarray(placeholder.length);
   const tag = varint((registered.id << 3) | 2);
   return (agentId) => {
     const head = idBytes(agentId);
     return Buffer.concat([tag, varint(head.length + tail.length), head, tail]);
   };
-}
-
-// The protobuf varint of a non-negative integer below 2^31.
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  while (n > 127) {
-    out.push((n & 127) | 128);
-    n >>>= 7;
-  }
-  out.push(n);
-  return Buffer.from(out);
 }
 
 /** decodeMasterMessage decodes a master message (a WireError with status 400 naming the field when malformed). */
