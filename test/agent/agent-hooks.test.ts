@@ -153,6 +153,32 @@ describe('agent hooks', () => {
     expect(readCalls(path.join(dir, 'refuser.jsonl')).filter((c) => c.call === 'agentExecutorEnvironmentDecorator').map((c) => c.executorId)).toEqual(['refused']);
   }, 60_000);
 
+  it('an environment a task cannot have is the hook\'s failure, not the framework\'s: it follows the hook\'s onError and names the module', async () => {
+    const badEnv = { 'APP-VERSION': '1' };
+    const ignoring = await agentWith(
+      (d) => [
+        hook('bad-env', 'agentExecutorEnvironmentDecorator', path.join(d, 'bad.jsonl'), { parameters: { variables: badEnv }, onError: 'ignore' }),
+        hook('good-env', 'agentExecutorEnvironmentDecorator', path.join(d, 'good.jsonl'), { parameters: { variables: { GOOD: 'yes' } } }),
+      ],
+      ['bad-env', 'good-env'],
+    );
+    const fw = await subscribe();
+    await fw.launch(ignoring.agentId, [{ id: 'kept', cmd: 'echo "good=$GOOD"' }]);
+    await statusOf(fw, 'kept', 'TASK_FINISHED');
+    expect(ignoring.agent.output).toMatch(
+      /agent hook module 'bad-env' failed on task kept of framework \S+ \(AgentExecutorEnvironmentDecorator\): TSR_HANDLER_FAILED: the module answered an environment the task cannot have: environment variable name "APP-VERSION" is not a valid shell name.*; the environment stays as it was \(its onError is "ignore"\)/,
+    );
+    const task = await agentTask(ignoring.agent, 'kept');
+    const stdout = await getJson(ignoring.agent.address, `/files/read?path=${encodeURIComponent(`${task!.executor.directory}/stdout`)}&offset=0`);
+    expect(stdout.body.data).toBe('good=yes\n');
+
+    const failing = await agentWith((d) => [hook('bad-env', 'agentExecutorEnvironmentDecorator', path.join(d, 'bad.jsonl'), { parameters: { variables: badEnv } })], ['bad-env']);
+    await fw.launch(failing.agentId, [{ id: 'refused', cmd: 'echo never' }]);
+    const failed = await statusOf(fw, 'refused', 'TASK_FAILED');
+    expect(failed.reason).toBe('REASON_CONTAINER_LAUNCH_FAILED');
+    expect(failed.message).toMatch(/^agent hook module 'bad-env' failed on task refused .*"APP-VERSION" is not a valid shell name.*The task was not launched because the module's "onError" is "fail"/);
+  }, 90_000);
+
   it('onError "fail": a failing post-fetch hook fails the launch naming the module; the command never runs', async () => {
     const { agentId, dir } = await agentWith((d) => [hook('scanner', 'agentPostFetchHook', path.join(d, 'scanner.jsonl'), { parameters: { failWith: 'the fetched files did not pass the scan' } })], ['scanner']);
     const fw = await subscribe();

@@ -67,7 +67,7 @@ describe('universal containerizer: isolator modules', () => {
     expect(err!.failure).toEqual({
       state: 'TASK_FAILED',
       reason: 'REASON_CONTAINER_LAUNCH_FAILED',
-      message: 'isolator module echo: module echo: isolator.Prepare: no GPUs left on this agent',
+      message: 'isolator module echo: isolator.Prepare: ECHO_PREPARE_REFUSED: no GPUs left on this agent', // the module's own code, for its docs
     });
     expect(callsFor(calls, 'c-refused')).toEqual([]); // Prepare threw before recording; no Cleanup for it
     expect(read(path.join(r.workDir, 'sandboxes', 'c-refused', 'stdout'))).toBe('');
@@ -154,7 +154,7 @@ describe('universal containerizer: isolator modules', () => {
       err = e as LaunchError;
     }
     expect(err?.failure).toMatchObject({ state: 'TASK_FAILED', reason: 'REASON_CONTAINER_LAUNCH_FAILED' });
-    expect(err?.failure.message).toMatch(/^isolator module echo: module echo is restarting .*isolator\.Prepare gave up after/);
+    expect(err?.failure.message).toMatch(/^isolator module echo: TSR_MODULE_UNAVAILABLE: module echo is restarting .*isolator\.Prepare gave up after/);
     expect(running(steady.pid!)).toBe(true);
     expect(r.c.containers().map((c) => c.containerId)).toEqual(['c-before']);
   });

@@ -44,6 +44,7 @@ import type { Log } from '../log';
 import { fromAbiLabels, fromAbiResource, toAbiAgentInfoFull, toAbiFramework, toAbiLabels, toAbiResource, toAbiTaskInfo } from '../master/model/abi';
 import type { AgentInfo, Attribute, FrameworkInfo, Resource, TaskInfo, TaskStatus } from '../master/model/mesos';
 import { callHook, type HookModule, type StartedHook } from '../modules/hooks-common';
+import { envNameProblem } from './containerizer/launch-info';
 
 /** AGENT_HOOKS maps each agent hook the agent calls to the capability a module advertises for it. */
 export const AGENT_HOOKS = {
@@ -167,12 +168,18 @@ export class AgentHooks {
       for (const hook of this.by.AgentExecutorEnvironmentDecorator) {
         const executor = commandExecutor(frameworkId, { ...out, command: { ...out.command, environment: { variables } } });
         const res = await callHook<Abi.EnvironmentResult>(hook, 'AgentExecutorEnvironmentDecorator', { executor, framework: abiFramework });
-        if ('value' in res) {
-          const env = res.value.environment;
-          if (env) variables = (env.variables ?? []).filter((v) => v.name).map((v) => ({ name: v.name!, value: v.value ?? '' }));
+        const env = 'value' in res ? res.value.environment : undefined;
+        const named = env && (env.variables ?? []).filter((v) => v.name).map((v) => ({ name: v.name!, value: v.value ?? '' }));
+        // A name the task's shell cannot take is the hook's fault, not the framework's: it follows onError.
+        const result = 'error' in res ? res : checked(named, (v) => {
+          const problem = envNameProblem(v.name);
+          return problem && `an environment the task cannot have: ${problem}`;
+        });
+        if ('value' in result) {
+          if (result.value) variables = result.value;
           continue;
         }
-        const failed = this.launchFailure(hook, 'AgentExecutorEnvironmentDecorator', taskId, frameworkId, res.error, 'the environment stays as it was');
+        const failed = this.launchFailure(hook, 'AgentExecutorEnvironmentDecorator', taskId, frameworkId, result.error, 'the environment stays as it was');
         if (failed) return failed;
       }
       const merged = [...variables, ...hidden];

@@ -74,10 +74,20 @@ export class ModuleIsolator implements Isolator {
     return this.host.isolator(this.name);
   }
 
-  /** explain wraps a module's error so the task's message names the module ("isolator module echo: ..."). */
+  /**
+   * explain wraps a module's error so the task's message names the module and carries the module's
+   * own error code, which its author documents: "isolator module gpu: isolator.Prepare: GPU_UNAVAILABLE:
+   * no GPUs left". A module that threw without a code (TSR_HANDLER_FAILED) shows none.
+   */
   explain(err: unknown): TesseraError {
     const e = TesseraError.wrap(err);
-    return new TesseraError(e.code, `isolator module ${this.name}: ${e.message}`, { cause: e });
+    // The module client's messages start "module <name>: <service>.<Rpc>: ", which the prefix repeats.
+    const own = `module ${this.name}: `;
+    const text = e.message.startsWith(own) ? e.message.slice(own.length) : e.message;
+    const call = /^(isolator\.[A-Za-z]+): /.exec(text);
+    const code = e.code === 'TSR_HANDLER_FAILED' ? '' : `${e.code}: `;
+    const message = call ? `${call[1]}: ${code}${text.slice(call[0].length)}` : `${code}${text}`;
+    return new TesseraError(e.code, `isolator module ${this.name}: ${message}`, { cause: e });
   }
 
   private async run<T>(call: () => Promise<T>): Promise<T> {

@@ -89,12 +89,17 @@ const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 function addEnv(env: Record<string, string>, vars: { name?: string; value?: string }[] | undefined, refuse: (name: string) => never): void {
   for (const v of vars ?? []) {
     if (!v.name) continue;
-    if (!SHELL_NAME.test(v.name)) refuse(v.name);
+    if (envNameProblem(v.name)) refuse(v.name);
     env[v.name] = v.value ?? '';
   }
 }
 
 const badName = (name: string): string => `environment variable name "${name}" is not a valid shell name (letters, digits and _, not starting with a digit)`;
+
+/** envNameProblem says why `name` cannot be an environment variable of a task, or undefined when it can. */
+export function envNameProblem(name: string): string | undefined {
+  return SHELL_NAME.test(name) ? undefined : badName(name);
+}
 
 /** validateCommand checks that a task has a command the shim can run (TASK_ERROR otherwise). */
 export function validateCommand(task: TaskInfo): void {
