@@ -67,6 +67,18 @@ describe('agent status update manager', () => {
     expect(sum.pending()).toBe(1);
   });
 
+  it('says the task\'s latest state with each send of an older update (latest_state), as Mesos\'s agent does', async () => {
+    addTask('t1');
+    await sum.update('F', 't1', status('t1', 'TASK_STARTING'));
+    await waitFor(() => sent.length >= 1, 'the first update');
+    expect(sent[0].latest_state).toBe('TASK_STARTING');
+    await sum.update('F', 't1', status('t1', 'TASK_RUNNING'));
+    await sum.update('F', 't1', status('t1', 'TASK_FINISHED'));
+    const before = sent.length;
+    await waitFor(() => sent.length > before, 'a retry of the head');
+    expect(sent.at(-1)).toMatchObject({ status: { state: 'TASK_STARTING' }, latest_state: 'TASK_FINISHED' });
+  });
+
   it('retries with backoff while unacknowledged and never holds back another task', async () => {
     addTask('slow');
     addTask('fast');

@@ -158,9 +158,9 @@ describe('ACCEPT with RESERVE and UNRESERVE (JSON)', () => {
     await agent('res-legacy', 'cpus:4;mem:1024;mem(db):256');
     const legacy = await framework({ ...DB, name: 'db-legacy', capabilities: [{ type: 'MULTI_ROLE' }] });
     const first = await offerFrom(legacy, 'res-legacy');
-    // Unreserved: no role (the proto's default "*"); static: role only; never a reservations stack.
+    // Unreserved: role "*" (as Mesos writes it, for JSON clients that read `role`); static: role only; never a reservations stack.
     expect(first.resources.filter((r: Json) => r.name === 'mem')).toEqual([
-      { name: 'mem', type: 'SCALAR', scalar: { value: 1024 }, allocation_info: { role: 'db' } },
+      { name: 'mem', type: 'SCALAR', scalar: { value: 1024 }, role: '*', allocation_info: { role: 'db' } },
       { name: 'mem', type: 'SCALAR', scalar: { value: 256 }, role: 'db', allocation_info: { role: 'db' } },
     ]);
     let from = legacy.events.length;

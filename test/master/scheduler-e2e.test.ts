@@ -217,6 +217,152 @@ describe('scheduler API end to end (JSON)', () => {
   }, 30_000);
 });
 
+/** subscribeRaw sends a SUBSCRIBE and reads the stream to its end: status, and the records' events. */
+async function subscribeRaw(info: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<{ status: number; events: Event[]; body: string }> {
+  const r = await raw(running.address, JSON.stringify({ type: 'SUBSCRIBE', subscribe: { framework_info: info, ...extra } }), { 'Content-Type': 'application/json' });
+  const events: Event[] = [];
+  for (let rest = r.body; rest.length > 0; ) {
+    const nl = rest.indexOf('\n');
+    const len = Number(rest.slice(0, nl));
+    events.push(JSON.parse(rest.slice(nl + 1, nl + 1 + len)));
+    rest = rest.slice(nl + 1 + len);
+  }
+  return { status: r.status, events, body: r.body };
+}
+
+const PARTITION_AWARE = { ...FRAMEWORK, capabilities: [{ type: 'MULTI_ROLE' }, { type: 'PARTITION_AWARE' }] };
+
+describe('scheduler API: the master behaves as Mesos\'s', () => {
+  it('refuses an invalid subscription on its stream (200, one ERROR event, end), as Mesos\'s refuseSubscription', async () => {
+    const cases: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [
+      [{ user: 'u', name: 'n', roles: ['a'] }, {}, /'FrameworkInfo.roles' needs the MULTI_ROLE capability/],
+      [{ ...FRAMEWORK, roles: ['-bad role'] }, {}, /role '-bad role' is invalid/],
+      [{ ...FRAMEWORK, roles: ['a', 'a'] }, {}, /names role 'a' twice/],
+      [{ ...FRAMEWORK, role: 'a' }, {}, /'FrameworkInfo.role' must not be set when the framework has the MULTI_ROLE capability/],
+      [{ ...FRAMEWORK, failover_timeout: -1 }, {}, /failover_timeout must be a finite number of seconds >= 0, not -1/],
+      [FRAMEWORK, { suppressed_roles: ['other'] }, /suppressed role 'other' is not one of the framework's roles \(\*\)/],
+    ];
+    for (const [info, extra, message] of cases) {
+      const r = await subscribeRaw(info, extra);
+      expect(r.status).toBe(200);
+      expect(r.events).toEqual([{ type: 'ERROR', error: { message: expect.stringMatching(message) } }]);
+    }
+    // Malformed calls are still 400 (Mesos's call validation), e.g. ids that disagree.
+    const mismatch = await raw(running.address, JSON.stringify({ type: 'SUBSCRIBE', framework_id: { value: 'a' }, subscribe: { framework_info: { ...FRAMEWORK, id: { value: 'b' } } } }), { 'Content-Type': 'application/json' });
+    expect(mismatch.status).toBe(400);
+  }, 30_000);
+
+  it('takes an empty framework id for none (a new framework), and sends the first HEARTBEAT at once', async () => {
+    const c = await framework({ ...FRAMEWORK, name: 'empty-id', id: { value: '' } });
+    expect(c.frameworkId).toMatch(/-\d{4}$/);
+    expect(c.events[1]).toEqual({ type: 'HEARTBEAT' });
+    expect((await c.call({ type: 'REVIVE' })).status).toBe(202);
+    // Another framework with an empty id is another new framework, not a failover of the first.
+    const d = await framework({ ...FRAMEWORK, name: 'empty-id-2', id: { value: '' } });
+    expect(d.frameworkId).not.toBe(c.frameworkId);
+    expect(c.closed).toBe(false);
+  }, 30_000);
+
+  it('refuses a framework that was removed ("Framework has been removed") instead of bringing it back', async () => {
+    const c = await framework({ ...FRAMEWORK, name: 'removed' });
+    const id = c.frameworkId;
+    await c.call({ type: 'TEARDOWN' });
+    current.splice(current.indexOf(c), 1);
+    const again = await subscribeRaw({ ...FRAMEWORK, name: 'removed', id: { value: id } }, {});
+    expect(again.events).toEqual([{ type: 'ERROR', error: { message: 'Framework has been removed' } }]);
+    expect(running.master.frameworks.has(id)).toBe(false);
+  }, 30_000);
+
+  it('a re-subscription while the old stream is open gets the offers the old stream held again', async () => {
+    const a = await agent('cpus:1;mem:256', null);
+    const c1 = await framework({ ...FRAMEWORK, name: 'resub-offers' });
+    const onAgent = (e: Event) => e.type === 'OFFERS' && e.offers.offers.some((o: any) => o.hostname === a['hostname']);
+    await c1.next(onAgent, 10_000);
+    const c2 = new SchedulerClient(running.address);
+    clients.push(c2);
+    current.push(c2);
+    await c2.subscribe({ ...FRAMEWORK, name: 'resub-offers', id: { value: c1.frameworkId } }, c1.frameworkId);
+    c2.frameworkId = c1.frameworkId;
+    const offer = (await c2.next(onAgent, 10_000)).offers.offers.find((o: any) => o.hostname === a['hostname']);
+    expect(running.master.offers.get(offer.id.value)?.frameworkId).toBe(c1.frameworkId);
+  }, 30_000);
+
+  it('KILL: forwards its kill_policy; says nothing of a task whose terminal update awaits its ack; answers unknown tasks as reconciliation does', async () => {
+    const a = await agent('cpus:2;mem:512', null);
+    const kills: any[] = [];
+    a.on('message', (m) => m.kill_task && kills.push(m.kill_task));
+    const c = await framework({ ...PARTITION_AWARE, name: 'kill-semantics' }, false);
+    const ack = (e: Event) => c.call({ type: 'ACKNOWLEDGE', acknowledge: { agent_id: e.update.status.agent_id, task_id: e.update.status.task_id, uuid: e.update.status.uuid } });
+    const offer = (await c.next((e) => e.type === 'OFFERS' && e.offers.offers.some((o: any) => o.hostname === a['hostname']), 10_000)).offers.offers.find((o: any) => o.hostname === a['hostname']);
+    await launch(c, offer, 'victim');
+    await ack(await c.update('victim', 'TASK_STARTING'));
+    await ack(await c.update('victim', 'TASK_RUNNING'));
+    const policy = { grace_period: { nanoseconds: 20e9 } };
+    await c.call({ type: 'KILL', kill: { task_id: { value: 'victim' }, agent_id: offer.agent_id, kill_policy: policy } });
+    await waitFor(() => kills.length === 1, 5000, 'the kill at the agent');
+    expect(kills[0]).toMatchObject({ task_id: { value: 'victim' }, kill_policy: policy });
+    await c.update('victim', 'TASK_KILLED'); // not acknowledged
+    const from = c.events.length;
+    await c.call({ type: 'KILL', kill: { task_id: { value: 'victim' }, agent_id: offer.agent_id } });
+    // Unknown tasks: on an agent the master knows, TASK_GONE; elsewhere TASK_UNKNOWN (partition-aware).
+    await c.call({ type: 'KILL', kill: { task_id: { value: 'nowhere' }, agent_id: offer.agent_id } });
+    const gone = await c.update('nowhere', 'TASK_GONE', from);
+    expect(gone.update.status).toMatchObject({ reason: 'REASON_RECONCILIATION', agent_id: offer.agent_id, source: 'SOURCE_MASTER' });
+    await c.call({ type: 'KILL', kill: { task_id: { value: 'no-agent' } } });
+    await c.update('no-agent', 'TASK_UNKNOWN', from);
+    // SHUTDOWN of an executor that does not run there: nothing comes back.
+    expect((await c.call({ type: 'SHUTDOWN', shutdown: { executor_id: { value: 'no-executor' }, agent_id: offer.agent_id } })).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 500));
+    const updates = c.events.slice(from).filter((e) => e.type === 'UPDATE').map((e) => `${e.update.status.task_id.value} ${e.update.status.state}`);
+    expect(updates.filter((u) => !u.startsWith('victim TASK_KILLED'))).toEqual(['nowhere TASK_GONE', 'no-agent TASK_UNKNOWN']);
+  }, 30_000);
+
+  it('a task that ended is shown ended and its resources are offered again before the framework acknowledges earlier updates (latest_state)', async () => {
+    const a = await agent('cpus:1;mem:256', 100);
+    const c = await framework({ ...FRAMEWORK, name: 'latest-state' }, false);
+    const offer = (await c.next((e) => e.type === 'OFFERS' && e.offers.offers.some((o: any) => o.hostname === a['hostname']), 10_000)).offers.offers.find((o: any) => o.hostname === a['hostname']);
+    const from = c.events.length;
+    await launch(c, offer, 'quick', [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 } }]);
+    await c.update('quick', 'TASK_STARTING'); // never acknowledged: the agent holds RUNNING and FINISHED behind it
+    await waitFor(() => running.master.frameworks.get(c.frameworkId)?.tasks.has('quick') === false, 10_000, 'the master to see the task ended');
+    expect(running.master.frameworks.get(c.frameworkId)!.completedTasks.find((t) => t.task_id.value === 'quick')?.state).toBe('TASK_FINISHED');
+    // The agent's whole cpu is offered again.
+    await c.next((e) => e.type === 'OFFERS' && e.offers.offers.some((o: any) => o.hostname === a['hostname'] && o.resources.some((r: any) => r.name === 'cpus' && r.scalar.value === 1)), 10_000, from);
+  }, 30_000);
+
+  it('answers the calls it has nothing for as Mesos does: UNKNOWN 501, inverse offers 202, RECONCILE_OPERATIONS 200 with a Response', async () => {
+    const c = await framework({ ...FRAMEWORK, name: 'codes-mesos' });
+    expect((await c.call({ type: 'UNKNOWN' })).status).toBe(501);
+    expect((await c.call({ type: 'ACCEPT_INVERSE_OFFERS', accept_inverse_offers: { inverse_offer_ids: [{ value: 'x' }] } })).status).toBe(202);
+    expect((await c.call({ type: 'DECLINE_INVERSE_OFFERS', decline_inverse_offers: { inverse_offer_ids: [{ value: 'x' }] } })).status).toBe(202);
+    const r = await c.call({ type: 'RECONCILE_OPERATIONS', reconcile_operations: { operations: [{ operation_id: { value: 'op-1' } }] } });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toEqual({ type: 'RECONCILE_OPERATIONS', reconcile_operations: { operation_statuses: [{ operation_id: { value: 'op-1' }, state: 'OPERATION_UNKNOWN', message: expect.any(String) }] } });
+  }, 30_000);
+
+  it('UPDATE_FRAMEWORK checks the new FrameworkInfo as SUBSCRIBE does, and keeps user, principal and checkpoint', async () => {
+    const c = await framework({ ...FRAMEWORK, name: 'update-checks' });
+    const update = (info: Record<string, unknown>) => c.call({ type: 'UPDATE_FRAMEWORK', update_framework: { framework_info: { ...FRAMEWORK, id: { value: c.frameworkId }, ...info } } });
+    for (const [info, message] of [
+      [{ roles: ['-bad role'] }, /role '-bad role' is invalid/],
+      [{ failover_timeout: -5 }, /failover_timeout must be a finite number/],
+      [{ user: 'someone-else' }, /Updating 'FrameworkInfo.user' is unsupported/],
+    ] as const) {
+      const r = await update(info);
+      expect(r.status).toBe(400);
+      expect(r.body).toMatch(message);
+    }
+    expect((await update({ name: 'renamed', roles: ['*', 'extra'] })).status).toBe(200);
+    expect(running.master.frameworks.get(c.frameworkId)!.info).toMatchObject({ name: 'renamed', roles: ['*', 'extra'] });
+  }, 30_000);
+
+  it('shows an agent\'s pid with the port it serves HTTP on', async () => {
+    const a = await agent('cpus:1;mem:64', null);
+    const state = JSON.parse((await raw(running.address, '', {}, '/state', 'GET')).body);
+    expect(state.slaves.find((s: any) => s.hostname === a['hostname']).pid).toBe('slave(1)@127.0.0.1:5051');
+  }, 30_000);
+});
+
 describe('scheduler API end to end (protobuf)', () => {
   it('subscribes and receives SUBSCRIBED and OFFERS as protobuf records, and calls in protobuf are accepted', async () => {
     // Built from the .proto files alone, as a non-JS client generated from them would be.

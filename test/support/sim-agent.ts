@@ -278,7 +278,8 @@ export class SimAgent extends EventEmitter<SimAgentEvents> {
     if (this.registered && this.client) {
       head.update.status.agent_id = { value: this.id ?? '' };
       head.attempts++;
-      this.client.send({ status_update: head.update });
+      // As a real agent: the task's latest state rides along (Mesos's latest_state).
+      this.client.send({ status_update: { ...head.update, latest_state: t.pending[t.pending.length - 1].update.status.state } });
       this.emit('update', head.update, head.attempts);
     }
     t.retryTimer = setTimeout(() => this.sendHead(t), this.opts.statusRetryMs ?? 1000);

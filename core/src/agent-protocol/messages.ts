@@ -17,7 +17,7 @@
 import type { AgentInfo, FrameworkInfo, Id, KillPolicy, MasterInfo, Resource, Task, TaskInfo, TaskStatus } from '../master/model/mesos';
 
 /** PROTOCOL_VERSION is the version of the agent protocol this build speaks: a master accepts every agent of the same major. */
-export const PROTOCOL_VERSION = '1.0';
+export const PROTOCOL_VERSION = '1.1';
 
 /** PROTOCOL_METADATA is the gRPC metadata key carrying the protocol version, both ways (agent's request, master's response). */
 export const PROTOCOL_METADATA = 'tessera-agent-protocol';
@@ -56,6 +56,8 @@ export interface Reregister {
 export interface StatusUpdate {
   framework_id: Id;
   status: TaskStatus;
+  /** The task's latest state, perhaps newer than `status` (since 1.1; older agents leave it out). */
+  latest_state?: TaskStatus['state'];
 }
 
 /** Pong answers the {@link Ping} with the same seq (since 1.0). */

@@ -77,7 +77,7 @@ describe('version rule', () => {
 
   test('older majors and garbage are refused too', () => {
     expect(checkAgentProtocol('0.9')?.message).toMatch(/speaks Tessera agent protocol 0\.9 .* upgrade the agent to a release that speaks protocol 1\.x$/);
-    expect(checkAgentProtocol('one')?.message).toMatch(/"one", which is not a version such as "1\.0"/);
+    expect(checkAgentProtocol('one')?.message).toMatch(/"one", which is not a version such as "1\.1"/);
     expect(checkAgentProtocol('1.0.3')).toBeUndefined();
   });
 

@@ -181,7 +181,10 @@ export class StatusUpdateManager {
     const agentId = this.opts.agentId?.();
     if (agentId) head.agent_id = { value: agentId };
     stream.attempts++;
-    if (this.opts.send({ framework_id: { value: t.frameworkId }, status: head })) {
+    // The latest state rides along (Mesos's latest_state): the master frees a finished task's resources
+    // even while the framework has yet to acknowledge an earlier update.
+    const latest = t.pending[t.pending.length - 1].state;
+    if (this.opts.send({ framework_id: { value: t.frameworkId }, status: head, latest_state: latest })) {
       if (stream.attempts === 1) this.counters.sent++;
       else this.counters.retried++;
     }

@@ -27,7 +27,7 @@ export const MASTER_FLAGS: Record<string, FlagSpec> = {
   max_agent_ping_timeouts: { type: 'int', default: '5', help: 'unanswered pings before an agent is removed' },
   agent_reregister_timeout: { type: 'duration', default: '10mins', help: 'after a restart on --work_dir, time agents have to re-register before they are removed' },
   offer_timeout: { type: 'duration', help: 'rescind offers not answered within this time (default: never)' },
-  framework_failover_timeout: { type: 'duration', default: '1weeks', help: 'upper bound on a framework\'s failover_timeout' },
+  framework_failover_timeout: { type: 'duration', help: 'upper bound on the failover_timeout frameworks ask for (default: none, as Mesos)' },
   max_request_body: { type: 'int', default: String(16 * 1024 * 1024), help: 'largest request body accepted, bytes (413 beyond)' },
   quiet: { type: 'bool', default: 'false', help: 'log warnings and errors only' },
 };
@@ -56,7 +56,7 @@ export async function masterCommand(argv: string[], out: (s: string) => void, lo
     maxAgentPingTimeouts: v.max_agent_ping_timeouts as number,
     agentReregisterTimeoutMs: v.agent_reregister_timeout as number,
     offerTimeoutMs: v.offer_timeout as number | undefined,
-    maxFailoverTimeoutSeconds: (v.framework_failover_timeout as number) / 1000,
+    maxFailoverTimeoutSeconds: v.framework_failover_timeout === undefined ? undefined : (v.framework_failover_timeout as number) / 1000,
     maxBodyBytes: v.max_request_body as number,
     flags: effective,
     log,

@@ -15,3 +15,15 @@ export class MasterError extends TesseraError {
     this.name = 'MasterError';
   }
 }
+
+/**
+ * SubscriptionRefused is a SUBSCRIBE the master refuses as Mesos does (`refuseSubscription`): the
+ * stream opens (200) and carries one ERROR event with the message, then ends. Mesos's v1 clients hand
+ * that ERROR to the scheduler; an HTTP error would read as a transport failure and be retried.
+ */
+export class SubscriptionRefused extends MasterError {
+  constructor(message: string) {
+    super(200, message);
+    this.name = 'SubscriptionRefused';
+  }
+}

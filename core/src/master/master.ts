@@ -16,7 +16,9 @@ import { registeredEncoder } from '../agent-protocol/protocol';
 import type { AgentConnection, AgentLinkHandler } from '../agent-protocol/server';
 import type { AgentMessage, Reregister, StatusUpdate } from '../agent-protocol/messages';
 import type { Log } from '../log';
-import { MasterError } from './master-error';
+import { setLongTimeout } from '../long-timer';
+import { frameworkProblem } from './framework-validation';
+import { MasterError, SubscriptionRefused } from './master-error';
 import { fromAbiResource, rolesOf, toAbiAgentInfo, toAbiFramework, toAbiResource } from './model/abi';
 import { IdGenerator } from './model/ids';
 import { TERMINAL_STATES, type FrameworkInfo, type Id, type MasterInfo, type Offer, type OfferOperation, type Resource, type Task, type TaskInfo, type TaskState, type TaskStatus } from './model/mesos';
@@ -45,7 +47,7 @@ export interface MasterOptions {
   maxAgentPingTimeouts?: number;
   /** Milliseconds after which an unanswered offer is rescinded (--offer_timeout; none by default). */
   offerTimeoutMs?: number;
-  /** Upper bound on a framework's failover_timeout, seconds (--framework_failover_timeout bound; 1 week). */
+  /** Upper bound on a framework's failover_timeout, seconds (--framework_failover_timeout; none by default, as Mesos). */
   maxFailoverTimeoutSeconds?: number;
   /** Mints ids (tests pass their own). */
   ids?: IdGenerator;
@@ -101,7 +103,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
    * the update's uuid. As Mesos keeps such a task until the acknowledgement, its id cannot be launched
    * again meanwhile (the agent would otherwise drop the unacknowledged update).
    */
-  private readonly unackedTerminal = new Map<string, { frameworkId: string; agentId: string; uuid: Buffer }>();
+  private readonly unackedTerminal = new Map<string, { frameworkId: string; agentId: string; uuid: Buffer | undefined }>();
   private tickTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private pingSeq = 0;
@@ -141,7 +143,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     clearInterval(this.tickTimer);
     clearInterval(this.pingTimer);
     for (const f of this.frameworks.values()) {
-      clearTimeout(f.failoverTimer);
+      f.failoverTimer?.cancel();
       clearInterval(f.heartbeat);
       f.subscriber?.close();
     }
@@ -240,33 +242,37 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
 
   // ---- frameworks -----------------------------------------------------------------------------
 
-  /** Handles SUBSCRIBE: a new framework, or a re-subscription (which closes the previous stream). */
+  /**
+   * Handles SUBSCRIBE: a new framework, or a re-subscription (which closes the previous stream). A call
+   * that is malformed throws a MasterError (400); a framework Mesos would refuse (invalid roles or
+   * failover_timeout, one that was removed) throws SubscriptionRefused: its stream gets one ERROR event.
+   */
   subscribe(call: { framework_id?: { value: string }; subscribe?: { framework_info?: FrameworkInfo; suppressed_roles?: string[] } }, subscriber: Subscriber): FrameworkRecord {
     const info = call.subscribe?.framework_info;
     if (!info) throw new MasterError(400, 'SUBSCRIBE needs subscribe.framework_info');
-    if (call.framework_id && info.id?.value !== call.framework_id.value) {
-      throw new MasterError(400, `framework_id '${call.framework_id.value}' differs from subscribe.framework_info.id '${info.id?.value ?? ''}': a re-subscribing framework sets both to its id`);
+    // An empty id is no id (Mesos: `!has_id() || id() == ""`): some clients send one on first subscribe.
+    const givenId = info.id?.value || undefined;
+    if (call.framework_id?.value && givenId !== call.framework_id.value) {
+      throw new MasterError(400, `framework_id '${call.framework_id.value}' differs from subscribe.framework_info.id '${givenId ?? ''}': a re-subscribing framework sets both to its id`);
     }
-    const max = this.opts.maxFailoverTimeoutSeconds ?? 7 * 24 * 3600;
-    if (!((info.failover_timeout ?? 0) >= 0) || !Number.isFinite(info.failover_timeout ?? 0)) throw new MasterError(400, `framework_info.failover_timeout must be a finite number of seconds >= 0, not ${info.failover_timeout}`);
+    const suppressedList = call.subscribe?.suppressed_roles ?? [];
+    const problem = frameworkProblem(info, suppressedList);
+    if (problem) throw new SubscriptionRefused(problem);
+    if (givenId !== undefined && this.removedFrameworks.has(givenId)) throw new SubscriptionRefused('Framework has been removed');
     const roles = rolesOf(info);
-    if (info.roles?.length && !(info.capabilities ?? []).some((c) => c.type === 'MULTI_ROLE')) {
-      throw new MasterError(400, 'framework_info.roles needs the MULTI_ROLE capability (or use the deprecated framework_info.role)');
-    }
-    for (const role of roles) validateRole(role);
-    const suppressed = new Set(call.subscribe?.suppressed_roles ?? []);
-    let f = info.id ? this.frameworks.get(info.id.value) : undefined;
-    const clamped: FrameworkInfo = { ...info, failover_timeout: Math.min(info.failover_timeout ?? 0, max) };
+    const suppressed = new Set(suppressedList);
+    let f = givenId !== undefined ? this.frameworks.get(givenId) : undefined;
+    const failover = this.boundedFailover(info, givenId);
     if (f) {
       // Re-subscription: replace the stream (Mesos closes the old one), keep tasks.
-      clearTimeout(f.failoverTimer);
+      f.failoverTimer?.cancel();
       f.failoverTimer = undefined;
       clearInterval(f.heartbeat);
       const old = f.subscriber;
       f.subscriber = undefined;
       old?.send({ type: 'ERROR', error: { message: 'Framework failed over' } }); // as Mesos tells the stream it replaces
       old?.close();
-      f.info = { ...clamped, id: { value: f.id } };
+      f.info = { ...info, failover_timeout: failover, id: { value: f.id } };
       f.suppressedRoles = suppressed;
       f.unregisteredTime = undefined;
       f.recovered = false;
@@ -277,18 +283,38 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
       this.link.send({ activateFramework: { frameworkId: f.id } });
       this.emit('frameworkUpdated', f);
     } else {
-      const id = info.id?.value ?? this.mint(() => this.ids.framework());
-      f = { id, info: { ...clamped, id: { value: id } }, subscriber, suppressedRoles: suppressed, tasks: new Map(), completedTasks: [], offers: new Set(), registeredTime: now(), recovered: false };
+      const id = givenId ?? this.mint(() => this.ids.framework());
+      f = { id, info: { ...info, failover_timeout: failover, id: { value: id } }, subscriber, suppressedRoles: suppressed, tasks: new Map(), completedTasks: [], offers: new Set(), registeredTime: now(), recovered: false };
       this.frameworks.set(id, f);
       this.link.send({ addFramework: { framework: toAbiFramework(f.info, true, [...suppressed]), used: [] } });
       this.emit('frameworkAdded', f);
     }
     const heartbeat = this.opts.heartbeatIntervalSeconds ?? 5;
     subscriber.send({ type: 'SUBSCRIBED', subscribed: { framework_id: { value: f.id }, heartbeat_interval_seconds: heartbeat, master_info: this.opts.info } });
+    // The first HEARTBEAT at once, as Mesos's heartbeater: a client's timer starts from a heartbeat.
+    subscriber.send({ type: 'HEARTBEAT' });
     const fw = f;
     fw.heartbeat = setInterval(() => fw.subscriber?.send({ type: 'HEARTBEAT' }), heartbeat * 1000);
+    // Offers the previous stream held are unknown to this one: they go back to the allocator, which
+    // may offer them again at once (Mesos's _failoverFramework: "offers are rescinded and regenerated").
+    for (const id of [...f.offers]) {
+      const o = this.removeOffer(id)!;
+      this.recover(f.id, o.agentId, o.offer.resources ?? []);
+    }
     this.opts.log.info(`framework ${f.id} (${f.info.name}) subscribed`, { roles });
     return f;
+  }
+
+  /**
+   * The failover_timeout a framework gets: what it asked for, unless --framework_failover_timeout bounds
+   * it (none by default, as Mesos), in which case the master says so in its log.
+   */
+  boundedFailover(info: FrameworkInfo, id: string | undefined): number {
+    const asked = info.failover_timeout ?? 0;
+    const max = this.opts.maxFailoverTimeoutSeconds;
+    if (max === undefined || asked <= max) return asked;
+    this.opts.log.warn(`framework ${id ?? '(new)'} (${info.name}) asks for failover_timeout ${asked} s; --framework_failover_timeout bounds it to ${max} s`);
+    return max;
   }
 
   /** The stream of a framework dropped: it is disconnected until it re-subscribes or its failover_timeout passes. */
@@ -303,7 +329,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     this.link.send({ deactivateFramework: { frameworkId } });
     const timeout = (f.info.failover_timeout ?? 0) * 1000;
     this.opts.log.info(`framework ${frameworkId} disconnected; removing it in ${timeout / 1000} s unless it re-subscribes`);
-    f.failoverTimer = setTimeout(() => this.removeFramework(frameworkId, 'its failover_timeout passed'), timeout);
+    f.failoverTimer = setLongTimeout(() => this.removeFramework(frameworkId, 'its failover_timeout passed'), timeout);
   }
 
   /** Checks a non-SUBSCRIBE call's framework and stream; returns the framework. */
@@ -326,12 +352,18 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     const f = this.frameworks.get(frameworkId);
     if (!f) return;
     this.opts.log.info(`removing framework ${frameworkId}: ${why}`);
-    clearTimeout(f.failoverTimer);
+    f.failoverTimer?.cancel();
     clearInterval(f.heartbeat);
     for (const id of [...f.offers]) this.removeOffer(id);
     const agents = new Set([...f.tasks.values()].map((t) => t.agentId));
     for (const agentId of agents) this.agents.get(agentId)?.conn?.send({ shutdown_framework: { framework_id: { value: frameworkId } } });
-    for (const t of f.tasks.values()) this.agents.get(t.agentId)?.tasks.delete(taskKey(frameworkId, t.task.task_id.value));
+    for (const t of f.tasks.values()) {
+      this.agents.get(t.agentId)?.tasks.delete(taskKey(frameworkId, t.task.task_id.value));
+      // Operators see each task end with its framework (Mesos: TASK_KILLED, REASON_FRAMEWORK_REMOVED).
+      const status = this.masterStatus({ task_id: t.task.task_id, agent_id: { value: t.agentId } }, 'TASK_KILLED', 'REASON_FRAMEWORK_REMOVED', `framework ${frameworkId} was removed: ${why}`);
+      t.task.state = status.state;
+      this.emit('taskUpdated', t.task, status);
+    }
     for (const [key, t] of this.unackedTerminal) if (t.frameworkId === frameworkId) this.unackedTerminal.delete(key);
     if (tell !== undefined) f.subscriber?.send({ type: 'ERROR', error: { message: tell } });
     f.subscriber?.close();
@@ -410,7 +442,13 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
         }
         applyConversion(remaining, result.conversion);
         conversions.push(result.conversion);
-      } else this.opts.log.warn(`framework ${f.id}: ACCEPT operation ${op.type ?? 'UNKNOWN'} is not supported yet; ignored`);
+      } else if (op.type === 'LAUNCH_GROUP') {
+        // Task groups need Mesos's default executor, which agents here do not run: each task is told so
+        // (as Mesos answers a group it cannot launch), and its resources stay in the offer.
+        this.counters.invalidCalls++;
+        const why = 'LAUNCH_GROUP is not supported: Tessera agents run command tasks only (no default executor for task groups); launch each task with a LAUNCH operation';
+        for (const task of op.launch_group?.task_group?.tasks ?? []) this.forwardStatus(f.id, this.masterStatus(task, 'TASK_ERROR', 'REASON_TASK_GROUP_INVALID', why));
+      } else this.opts.log.warn(`framework ${f.id}: ACCEPT operation ${op.type ?? 'UNKNOWN'} on agent ${agent.id} dropped: this master does not support it (it applies LAUNCH, RESERVE and UNRESERVE)`);
     }
     if (conversions.length) {
       try {
@@ -672,15 +710,23 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     this.counters.statusUpdates++;
     const frameworkId = update.framework_id.value;
     const status = Object.assign({}, update.status, { agent_id: { value: agent.id } });
-    const record = agent.tasks.get(taskKey(frameworkId, status.task_id.value));
+    const key = taskKey(frameworkId, status.task_id.value);
+    // The task's state is the latest the agent knows (an agent waits for the framework's acknowledgement
+    // of one update before it sends the next, but says the latest state along with it), as Mesos.
+    const latest = update.latest_state ?? status.state;
+    const terminalUuid = TERMINAL_STATES.has(status.state) && status.uuid ? Buffer.from(status.uuid) : undefined;
+    const record = agent.tasks.get(key);
     if (record) {
-      record.task.state = status.state;
+      const changed = record.task.state !== latest;
+      record.task.state = latest;
       record.task.status_update_state = status.state;
       if (status.uuid) record.task.status_update_uuid = status.uuid;
       record.task.statuses = [...(record.task.statuses ?? []).slice(-9), status];
-      if (TERMINAL_STATES.has(status.state)) {
-        agent.tasks.delete(taskKey(frameworkId, status.task_id.value));
-        if (status.uuid) this.unackedTerminal.set(taskKey(frameworkId, status.task_id.value), { frameworkId, agentId: agent.id, uuid: Buffer.from(status.uuid) });
+      if (TERMINAL_STATES.has(latest)) {
+        agent.tasks.delete(key);
+        // Its id stays taken until the framework acknowledges the terminal update itself (its uuid is
+        // known once that update comes, when the state came as latest_state of an earlier one).
+        if (status.uuid) this.unackedTerminal.set(key, { frameworkId, agentId: agent.id, uuid: terminalUuid });
         const f = this.frameworks.get(frameworkId);
         f?.tasks.delete(status.task_id.value);
         if (f) {
@@ -689,7 +735,11 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
         }
         this.recover(frameworkId, agent.id, record.task.resources ?? []);
       }
-      this.emit('taskUpdated', record.task, status);
+      // Operators (the SUBSCRIBE stream, the registry) hear of changes, not of the agent's retries.
+      if (changed) this.emit('taskUpdated', record.task, status);
+    } else if (terminalUuid) {
+      const pending = this.unackedTerminal.get(key);
+      if (pending && pending.agentId === agent.id && pending.uuid === undefined) pending.uuid = terminalUuid;
     }
     // Forwarded every time the agent sends it: the agent retries until the framework acknowledges.
     this.forwardStatus(frameworkId, status);
@@ -699,7 +749,7 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
   acknowledged(frameworkId: string, agentId: string, taskId: string, uuid: Buffer): void {
     const key = taskKey(frameworkId, taskId);
     const t = this.unackedTerminal.get(key);
-    if (t && t.agentId === agentId && t.uuid.equals(uuid)) this.unackedTerminal.delete(key);
+    if (t && t.agentId === agentId && t.uuid?.equals(uuid)) this.unackedTerminal.delete(key);
   }
 
   /** Agent protocol: the connection ended. */
@@ -769,6 +819,11 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
     for (const f of this.frameworks.values()) f.subscriber?.send({ type: 'FAILURE', failure: { agent_id: { value: agentId } } });
   }
 
+  /** Whether a task ended and its terminal update waits for the framework's acknowledgement. */
+  awaitsAcknowledgement(frameworkId: string, taskId: string): boolean {
+    return this.unackedTerminal.has(taskKey(frameworkId, taskId));
+  }
+
   /**
    * The agent a task runs on when that agent is recovered and has not re-registered yet: the master
    * cannot say anything about the task until it does (or is removed).
@@ -806,15 +861,6 @@ function describe(resources: readonly Resource[]): string {
 
 // Mesos's role name rules (roles.cpp): not empty, not "." or "..", no leading "-", no whitespace or
 // control characters, and each "/"-separated component the same.
-function validateRole(role: string): void {
-  if (role === '*') return;
-  for (const part of role.split('/')) {
-    if (part === '' || part === '.' || part === '..' || part.startsWith('-') || /[\s\x00-\x1f\x7f]/.test(part) || part === '*') {
-      throw new MasterError(400, `role '${role}' is invalid: each '/'-separated part must be non-empty, not '.', '..' or '*', not start with '-', and have no whitespace`);
-    }
-  }
-}
-
 /** usedByFramework is what an agent's tasks use, per framework, as the allocator ABI takes it: summed (sumScalars), as Mesos's allocator takes used Resources. */
 function usedByFramework(agent: AgentRecord): Array<{ frameworkId: string; resources: ReturnType<typeof toAbiResource>[] }> {
   const byFw = new Map<string, Resource[]>();

@@ -14,13 +14,13 @@
  *   master restart.
  * - the master's own ids stay apart: ids carry the master id, new per run (see model/ids.ts).
  */
+import { MAX_TIMER_MS, setLongTimeout } from '../long-timer';
 import type { Master } from './master';
 import { TERMINAL_STATES, type TaskState } from './model/mesos';
 import type { RegisteredTask, Registry } from './registry';
 import type { AgentRecord, FrameworkRecord } from './state';
 
 const now = (): number => Date.now() / 1000;
-const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout fires at once beyond this (~24.8 days)
 
 /** DEFAULT_AGENT_REREGISTER_TIMEOUT_MS is Mesos's --agent_reregister_timeout: 10 minutes. */
 export const DEFAULT_AGENT_REREGISTER_TIMEOUT_MS = 10 * 60_000;
@@ -43,20 +43,20 @@ export function recordChanges(master: Master, registry: Registry): void {
   master.on('agentRemoved', (a) => registry.removeAgent(a.id)?.catch((err: Error) => log.error(`registry: agent ${a.id}'s removal was not recorded: ${err.message}`)));
   master.on('taskAdded', (t) => registry.addTask({ frameworkId: t.framework_id.value, taskId: t.task_id.value, agentId: t.agent_id?.value ?? '' }));
   master.on('taskUpdated', (t, status) => {
-    if (TERMINAL_STATES.has(status.state)) registry.removeTask(t.framework_id.value, t.task_id.value);
+    if (TERMINAL_STATES.has(t.state)) registry.removeTask(t.framework_id.value, t.task_id.value); // the latest state, perhaps newer than the status
   });
 }
 
 /** recover loads the registry's frameworks and agents into a master that is starting. */
 export function recover(master: Master, registry: Registry): void {
-  const { log, agentReregisterTimeoutMs = DEFAULT_AGENT_REREGISTER_TIMEOUT_MS, maxFailoverTimeoutSeconds = 7 * 24 * 3600 } = master.opts;
+  const { log, agentReregisterTimeoutMs = DEFAULT_AGENT_REREGISTER_TIMEOUT_MS, maxFailoverTimeoutSeconds = Infinity } = master.opts;
   const started = now();
   for (const r of registry.frameworks.values()) {
     if (master.frameworks.has(r.id)) continue;
     const failover = Math.min(r.info.failover_timeout ?? 0, maxFailoverTimeoutSeconds);
     const grace = Math.max(failover, agentReregisterTimeoutMs / 1000);
     const f: FrameworkRecord = { id: r.id, info: r.info, suppressedRoles: new Set(), tasks: new Map(), completedTasks: [], offers: new Set(), registeredTime: r.registeredTime, unregisteredTime: started, recovered: true };
-    f.failoverTimer = setTimeout(() => master.removeFramework(r.id, `it did not re-subscribe within ${grace} s of the master's restart (failover_timeout ${failover} s, --agent_reregister_timeout ${agentReregisterTimeoutMs / 1000} s)`), Math.min(grace * 1000, MAX_TIMER_MS));
+    f.failoverTimer = setLongTimeout(() => master.removeFramework(r.id, `it did not re-subscribe within ${grace} s of the master's restart (failover_timeout ${failover} s, --agent_reregister_timeout ${agentReregisterTimeoutMs / 1000} s)`), grace * 1000);
     master.frameworks.set(r.id, f);
   }
   for (const a of registry.agents.values()) {

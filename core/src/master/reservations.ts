@@ -118,13 +118,14 @@ export function upgradeResource(r: Resource): Resource | string {
 /**
  * downgradeResource writes a resource in the format of frameworks without RESERVATION_REFINEMENT (Mesos
  * < 1.4's), as Mesos's master does for their offers: one reservation becomes `role` (+ `reservation`
- * with its principal and labels when dynamic); an unreserved resource has no `role` (the proto's
- * default "*"). A refined reservation (a stack of several) has no such form: those frameworks are never
+ * with its principal and labels when dynamic); an unreserved resource says `role: "*"` (Mesos's
+ * convertResourceFormat sets it, so JSON clients that read `role` find it). A refined reservation (a stack of several) has no such form: those frameworks are never
  * offered one (the allocator leaves them out), so it is returned as it is.
  */
 export function downgradeResource(r: Resource): Resource {
   const stack = r.reservations;
-  if (!stack?.length || stack.length > 1) return r;
+  if (!stack?.length) return r.role === undefined ? Object.assign({}, r, { role: '*' }) : r;
+  if (stack.length > 1) return r;
   const [only] = stack;
   const { reservations: _stack, ...rest } = r;
   const out: LegacyResource = { ...rest, role: only.role };

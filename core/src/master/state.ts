@@ -3,6 +3,7 @@
  * the Mesos-shaped messages the APIs speak plus the bookkeeping the master needs (connections, timers).
  */
 import type { AgentConnection } from '../agent-protocol/server';
+import type { LongTimer } from '../long-timer';
 import type { AgentInfo, FrameworkInfo, Offer, Resource, Task } from './model/mesos';
 
 /** A scheduler event in the wire layer's plain shape (`{type: 'OFFERS', offers: {...}}`). */
@@ -35,7 +36,7 @@ export interface FrameworkRecord {
   /** When the framework first registered (Unix seconds). */
   registeredTime: number;
   /** Pending removal after a disconnection (failover_timeout). */
-  failoverTimer?: NodeJS.Timeout;
+  failoverTimer?: LongTimer;
   /** When the stream dropped (Unix seconds). */
   unregisteredTime?: number;
   /** Heartbeat timer of the open stream. */
@@ -102,3 +103,13 @@ export interface OfferRecord {
  * status update and every re-registered task does.
  */
 export const taskKey = (frameworkId: string, taskId: string): string => [frameworkId, taskId].join('/');
+
+/**
+ * agentPid is an agent's libprocess-style pid as Mesos shows it, `slave(1)@ip:port`: the address the
+ * agent connects from (its hostname while disconnected) with the port it serves HTTP on, so tools that
+ * build agent URLs from it (sandbox links, CLIs) reach the agent.
+ */
+export function agentPid(a: AgentRecord): string {
+  const address = a.conn?.remoteAddress.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '') ?? a.info.hostname;
+  return `slave(1)@${address.includes(':') ? `[${address}]` : address}:${a.info.port ?? 5051}`;
+}

@@ -6,6 +6,7 @@ import { CORE_VERSION } from '../../version';
 import type { Master } from '../master';
 import { flattenResources, ResourceBag } from '../model/resources';
 import type { Resource, Task } from '../model/mesos';
+import { agentPid } from '../state';
 
 /** versionInfo is the body of `/version`. */
 export function versionInfo(): Record<string, string> {
@@ -67,7 +68,7 @@ export function legacyState(master: Master, flags: Record<string, string>): Reco
         id: a.id,
         hostname: a.info.hostname,
         port: a.info.port ?? 5051,
-        pid: `slave(1)@${a.conn?.peer ?? a.info.hostname}`,
+        pid: agentPid(a),
         registered_time: a.registeredTime,
         ...(a.reregisteredTime ? { reregistered_time: a.reregisteredTime } : {}),
         active: a.conn !== undefined,

@@ -13,7 +13,7 @@ import type { Master } from '../master';
 import { rolesOf } from '../model/abi';
 import type { Id, Resource, Task } from '../model/mesos';
 import { ResourceBag } from '../model/resources';
-import type { AgentRecord, FrameworkRecord } from '../state';
+import { agentPid, type AgentRecord, type FrameworkRecord } from '../state';
 import { mesosRoot, type PlainMessage } from '../wire';
 import { metricsSnapshot, versionInfo } from './legacy-endpoints';
 
@@ -38,7 +38,7 @@ export function agentView(master: Master, a: AgentRecord): PlainMessage {
     agent_info: a.info,
     active: a.conn !== undefined,
     version: a.version ?? '',
-    pid: `slave(1)@${a.conn?.peer ?? a.info.hostname}`,
+    pid: agentPid(a),
     registered_time: timeInfo(a.registeredTime),
     ...(a.reregisteredTime !== undefined ? { reregistered_time: timeInfo(a.reregisteredTime) } : {}),
     total_resources: a.total,

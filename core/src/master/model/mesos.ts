@@ -239,6 +239,7 @@ export interface OfferOperation {
   /** Set by frameworks that want operation feedback (UPDATE_OPERATION_STATUS). */
   id?: Id;
   launch?: { task_infos?: TaskInfo[] };
+  launch_group?: { executor?: Record<string, unknown>; task_group?: { tasks?: TaskInfo[] } };
   reserve?: { resources?: Resource[]; source?: Resource[] };
   unreserve?: { resources?: Resource[] };
   [field: string]: unknown;
