@@ -10,17 +10,7 @@
  * ```
  */
 import type { FrameworkInfo } from './model/mesos';
-
-/** roleProblem says why `role` is not a valid role name (Mesos's roles::validate), or undefined. */
-export function roleProblem(role: string): string | undefined {
-  if (role === '*') return undefined;
-  for (const part of role.split('/')) {
-    if (part === '' || part === '.' || part === '..' || part.startsWith('-') || /[\s\x00-\x1f\x7f]/.test(part) || part === '*') {
-      return `role '${role}' is invalid: each '/'-separated part must be non-empty, not '.', '..' or '*', not start with '-', and have no whitespace`;
-    }
-  }
-  return undefined;
-}
+import { roleProblem } from './reservations';
 
 /** frameworkProblem says what is wrong with a framework's info and suppressed roles, or undefined. */
 export function frameworkProblem(info: FrameworkInfo, suppressedRoles: readonly string[]): string | undefined {
