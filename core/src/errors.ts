@@ -34,6 +34,7 @@ export const CoreErrorCodes = {
   TSR_LOCAL_AGENT_NOT_REGISTERED: "`tessera local`: the agent did not register with the master in time.",
   TSR_REGISTRY_CORRUPT: "The master's registry in --work_dir does not read back; the message names the file and line.",
   TSR_REGISTRY_WRITE_FAILED: "The master cannot create, open or write its registry in --work_dir (disk full, permissions).",
+  TSR_WORK_DIR_LOCKED: 'Another live master (or agent) holds the registry (or checkpoint) in this --work_dir; the message names its pid.',
   TSR_TASK_INVALID: 'An isolator module found the task itself invalid (e.g. a fractional gpus request): the agent reports TASK_ERROR with REASON_TASK_INVALID.',
   ...AgentErrorCodes,
   ...ContainerizerErrorCodes,

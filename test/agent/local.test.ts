@@ -105,6 +105,11 @@ describe('tessera local', () => {
     }
     expect(out).toContain(`\nrun a task:  tessera run --master=${master} -- echo hello\n`);
 
+    // A second cluster on the same work_dir is refused (its registry and checkpoint are this one's).
+    const second = start(['local', '--port=0', '--agent_port=0', `--work_dir=${workDir}`, '--log_level=warn']);
+    expect(await second.exit).toBe(1);
+    expect(second.err()).toMatch(new RegExp(`error TSR_WORK_DIR_LOCKED: the master registry ${workDir}/\\S+ is in use by another master \\(pid ${local.child.pid}, since `));
+
     // A task that finishes: exit 0, and its stdout through the agent's /files/read.
     const hello = start(['run', `--master=${master}`, '--', 'echo hello']);
     expect(await hello.exit).toBe(0);

@@ -2,6 +2,7 @@
 // tasks, the frameworks re-subscribe with their ids, and no task is forgotten — also when the master
 // died without a clean stop, and when an agent never comes back (its tasks are reported lost).
 import fs from 'node:fs';
+import path from 'node:path';
 import { createLog, type LogLevel } from '../../core/src/log';
 import { runMaster, type RunningMaster } from '../../core/src/master/run-master';
 import { tempDir, waitFor } from '../modules/helpers';
@@ -147,10 +148,12 @@ describe('master restart on the same work_dir', () => {
 
   it('comes back after the master died without a clean stop; an agent that never returns is removed and its tasks reported TASK_LOST', async () => {
     const m2 = masters[masters.length - 1];
-    // The master "dies": connections reset, no goodbye, the registry is not closed.
+    // The master "dies": connections reset, no goodbye, the registry is not closed. Its lock goes with
+    // the process (a dead pid's lock is taken over); this process lives on, so the test drops it.
     await m2.listener.close();
     m2.master.stop();
     await m2.modules.stop();
+    fs.rmSync(path.join(workDir, 'master', 'registry', 'LOCK'));
     masters.pop();
     a.close();
     b.close();

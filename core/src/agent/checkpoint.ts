@@ -66,6 +66,11 @@ export class Checkpoint {
       snapshotOf,
       loadSnapshot,
       corrupt,
+      locked: (owner) =>
+        new TesseraError(
+          'TSR_WORK_DIR_LOCKED',
+          `the agent checkpoint ${dir} is in use by another agent (pid ${owner.pid}, since ${owner.since}): two agents must not share a --work_dir (both would claim one agent id); stop that one, or give this agent its own --work_dir`,
+        ),
       failed: (stage, file, err) => {
         const why = (err as Error).message;
         switch (stage) {

@@ -29,6 +29,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Log } from '../log';
+import { DirLock, type LockOwner } from './dir-lock';
 
 /** JournalStage names what the journal was doing when the file system failed it. */
 export type JournalStage = 'create' | 'read' | 'open' | 'write';
@@ -71,6 +72,11 @@ export interface JournalOptions<Op extends { op: string }, State> {
   tornWarning(file: string, line: number, bytes: number): string;
   /** The warning for a failed compaction (the journal keeps every line: nothing is lost). */
   compactionWarning(snapshotFile: string, cause: Error): string;
+  /**
+   * The error for a directory another live process holds (see DirLock): with it, the journal locks its
+   * directory while open, so that two processes never write one journal.
+   */
+  locked?(owner: LockOwner): Error;
   /** Called once the files are loaded, before a compaction that is due then. */
   onLoad?(seq: number): void;
   /** Called after each compaction. */
@@ -92,6 +98,7 @@ export class Journal<Op extends { op: string }, State> {
   private lazyTimer: NodeJS.Timeout | undefined;
   private unsynced = false;
   private failure: Error | undefined;
+  private lock: DirLock | undefined;
   /** The journal file's path. */
   readonly journalPath: string;
   /** The snapshot file's path. */
@@ -182,6 +189,7 @@ export class Journal<Op extends { op: string }, State> {
       if (this.fd !== undefined) fs.closeSync(this.fd);
       this.fd = undefined;
       this.failure ??= this.opts.closed();
+      this.lock?.release();
     }
   }
 
@@ -260,13 +268,28 @@ export class Journal<Op extends { op: string }, State> {
   // ---- loading --------------------------------------------------------------------------------
 
   private load(): void {
-    const { dir, log, corrupt } = this.opts;
+    const { dir } = this.opts;
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      fs.rmSync(`${this.snapshotPath}.tmp`, { force: true }); // a compaction that did not finish
     } catch (err) {
       throw this.opts.failed('create', dir, err);
     }
+    if (this.opts.locked) this.lock = DirLock.acquire(dir, this.opts.locked);
+    try {
+      try {
+        fs.rmSync(`${this.snapshotPath}.tmp`, { force: true }); // a compaction that did not finish
+      } catch (err) {
+        throw this.opts.failed('create', dir, err);
+      }
+      this.loadFiles();
+    } catch (err) {
+      this.lock?.release();
+      throw err;
+    }
+  }
+
+  private loadFiles(): void {
+    const { dir, log, corrupt } = this.opts;
     const snapshotSeq = this.loadSnapshot();
     let bytes: Buffer;
     try {

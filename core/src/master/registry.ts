@@ -145,6 +145,11 @@ export class Registry {
       snapshotOf,
       loadSnapshot,
       corrupt,
+      locked: (owner) =>
+        new TesseraError(
+          'TSR_WORK_DIR_LOCKED',
+          `the master registry ${dir} is in use by another master (pid ${owner.pid}, since ${owner.since}): two masters must not share a --work_dir; stop that one, or give this master its own --work_dir`,
+        ),
       failed: (stage, file, err) => {
         const why = (err as Error).message;
         const text = {
