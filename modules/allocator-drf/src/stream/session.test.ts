@@ -104,6 +104,25 @@ describe('allocator stream session', () => {
     await s.done;
   });
 
+  it('lets a core that ticks more slowly than allocation_interval set the pace (the master\'s --allocation_interval)', async () => {
+    const s = open({ allocation_interval: '20ms', event_batch_window: '0ms' });
+    s.send(snapshot(1, 1));
+    await s.until(() => s.cycleDone(1));
+    // The core ticks every 300 ms: after two ticks the module's timer waits 1.5 times that, so only ticks cycle.
+    for (let i = 0; i < 3; i++) {
+      s.send({ tick: { agentIds: [] } });
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const before = s.session.cycles;
+    s.send({ tick: { agentIds: [] } });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(s.session.cycles - before).toBe(1); // the tick's cycle; a 20 ms timer would have run about 10
+    // A core that stops ticking still gets cycles, after 1.5 times its spacing.
+    await s.until(() => s.session.cycles - before >= 2, 1000);
+    s.inputs.close();
+    await s.done;
+  });
+
   it('sends large cycles in chunks of at most OFFERS_CHUNK allocations', async () => {
     const s = open();
     s.send(snapshot(OFFERS_CHUNK + 5, 1));

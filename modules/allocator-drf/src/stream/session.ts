@@ -6,7 +6,9 @@
  *   recovered resources), batched: the first such event arms a timer of `eventBatchWindowMs` and every
  *   event until it fires joins the same cycle, so a burst of 10,000 declines costs one cycle, not 10,000,
  * - and at least every `allocationIntervalMs` on the module's own timer, so a core that sends no ticks
- *   still gets offers.
+ *   still gets offers. A core that does tick sets the pace (the Tessera master ticks every
+ *   --allocation_interval): once two full ticks came, the timer waits 1.5 times their spacing, when that
+ *   is longer, so that it only fires for a core that stopped ticking.
  * Every cycle answers with its offers (in chunks) and a CycleDone naming the last input applied.
  *
  * An input that contradicts the state fails the stream with TSR_INVALID_ARGUMENT naming the input's seq
@@ -38,6 +40,9 @@ export class AllocatorSession {
   private pending: Pending;
   private batchTimer: NodeJS.Timeout | undefined;
   private intervalTimer: NodeJS.Timeout | undefined;
+  /** When the latest full tick came, and the spacing of the latest two (ms). */
+  private lastFullTickAt: number | undefined;
+  private tickSpacingMs: number | undefined;
   private failed = false;
   private stopped = false;
   private readonly out = new Channel<AllocatorOutput>();
@@ -182,7 +187,12 @@ export class AllocatorSession {
   }
 
   private tick(agentIds: readonly string[]): void {
-    if (agentIds.length === 0) this.pending = 'all';
+    if (agentIds.length === 0) {
+      const at = performance.now();
+      if (this.lastFullTickAt !== undefined) this.tickSpacingMs = at - this.lastFullTickAt;
+      this.lastFullTickAt = at;
+      this.pending = 'all';
+    }
     else for (const id of agentIds) this.want(id);
     this.cycleNow();
   }
@@ -219,7 +229,7 @@ export class AllocatorSession {
       this.pending = 'all';
       this.cycleNow();
       if (this.intervalTimer === undefined) this.armInterval();
-    }, this.settings.allocationIntervalMs);
+    }, Math.max(this.settings.allocationIntervalMs, 1.5 * (this.tickSpacingMs ?? 0)));
   }
 
   private clearBatch(): void {
