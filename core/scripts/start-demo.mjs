@@ -16,7 +16,9 @@ const cli = path.join(root, 'core/bin/tessera.js');
 const extra = process.argv.slice(2).filter((a) => a !== '--');
 const say = (line) => process.stdout.write(`[npm start] ${line}\n`);
 
-const local = spawn(process.execPath, [cli, 'local', '--log_level=warn', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+// Quiet by default; `npm start -- --log_level=debug` (or TESSERA_LOG_LEVEL) says more.
+const level = extra.some((a) => a.startsWith('--log_level')) || process.env.TESSERA_LOG_LEVEL ? [] : ['--log_level=warn'];
+const local = spawn(process.execPath, [cli, 'local', ...level, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
 let banner = '';
 let stopping = false;
 const up = new Promise((resolve) => {

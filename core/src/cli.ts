@@ -2,7 +2,7 @@
  * The `tessera` command line: `master`, `agent`, `local`, `run`, `modules check`, `modules run`, `version`.
  */
 import { TesseraError } from '@tessera/modules-api';
-import { createLog, isLogLevel } from './log';
+import { createLog, isLogLevel, type LogLevel } from './log';
 import { CORE_ABI, CORE_VERSION } from './version';
 import { modulesCheck } from './cli/modules-check';
 import { modulesRun } from './cli/modules-run';
@@ -33,14 +33,13 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   // What follows `--` belongs to the command `tessera run` starts, not to tessera.
   const dash = argv.indexOf('--');
   const own = dash === -1 ? argv : argv.slice(0, dash);
-  const quiet = own.includes('--quiet') || process.env.TESSERA_QUIET === 'true';
-  const levelArg = own.find((a) => a.startsWith('--log_level='))?.split('=')[1] ?? process.env.TESSERA_LOG_LEVEL ?? (quiet ? 'warn' : 'info');
-  if (!isLogLevel(levelArg)) {
-    out(`error TSR_FLAG_INVALID: --log_level=${levelArg}: must be one of debug, info, warn, error\n`);
+  const level = logLevelOf(own, process.env);
+  if ('error' in level) {
+    err(`error TSR_FLAG_INVALID: ${level.error}\n`);
     return 2;
   }
-  const log = createLog({ level: levelArg });
-  const args = [...own.filter((a) => !a.startsWith('--log_level=')), ...(dash === -1 ? [] : argv.slice(dash))];
+  const log = createLog({ level: level.level });
+  const args = [...level.rest, ...(dash === -1 ? [] : argv.slice(dash))];
   const [cmd, sub, ...rest] = args;
   if (cmd === 'run') return runCommand(args.slice(1), { out, err });
   if (cmd === 'master' || cmd === 'agent' || cmd === 'local') {
@@ -49,7 +48,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     } catch (e) {
       // Bad flags are usage errors (exit 2); everything else propagates to run() (exit 1).
       if (!(e instanceof TesseraError) || e.code !== 'TSR_FLAG_INVALID') throw e;
-      out(`error ${e.code}: ${e.message}\n`);
+      err(`error ${e.code}: ${e.message}\n`);
       return 2;
     }
   }
@@ -60,11 +59,39 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     return 0;
   }
   if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
-    out(USAGE);
+    (cmd === undefined ? err : out)(USAGE);
     return cmd === undefined ? 2 : 0;
   }
-  out(`tessera: unknown command "${args.join(' ')}"\n\n${USAGE}`);
+  err(`tessera: unknown command "${args.join(' ')}"\n\n${USAGE}`);
   return 2;
+}
+
+/**
+ * logLevelOf takes the log level out of a command line, as every command shares it: `--log_level=L`,
+ * `--log_level L` or TESSERA_LOG_LEVEL; else warn with `--quiet` (also `--quiet=true`, TESSERA_QUIET=true
+ * or 1), else info. `--quiet` stays in `rest` (the commands list it among their flags).
+ */
+export function logLevelOf(args: readonly string[], env: NodeJS.ProcessEnv): { level: LogLevel; rest: string[] } | { error: string } {
+  const rest: string[] = [];
+  let given: { text: string; source: string } | undefined;
+  let quiet = env.TESSERA_QUIET === 'true' || env.TESSERA_QUIET === '1';
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--log_level' || a.startsWith('--log_level=')) {
+      const text = a === '--log_level' ? args[++i] : a.slice('--log_level='.length);
+      if (text === undefined) return { error: 'flag --log_level needs a value: debug, info, warn or error' };
+      if (given) return { error: `flag --log_level is given twice ('${given.text}' and '${text}'): give it once` };
+      given = { text, source: 'flag --log_level' };
+      continue;
+    }
+    if (a === '--quiet' || a === '--quiet=true' || a === '--quiet=1') quiet = true;
+    if (a === '--no-quiet' || a === '--quiet=false' || a === '--quiet=0') quiet = false;
+    rest.push(a);
+  }
+  if (!given && env.TESSERA_LOG_LEVEL !== undefined) given = { text: env.TESSERA_LOG_LEVEL, source: 'environment variable TESSERA_LOG_LEVEL' };
+  if (!given) return { level: quiet ? 'warn' : 'info', rest };
+  if (!isLogLevel(given.text)) return { error: `${given.source} '${given.text}': must be one of debug, info, warn, error` };
+  return { level: given.text, rest };
 }
 
 /** run is the process entry: `tessera` (bin/tessera.js) calls it; it sets the exit status. */

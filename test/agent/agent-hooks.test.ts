@@ -256,15 +256,15 @@ describe('tessera agent --hooks at startup', () => {
     dirs.push(path.dirname(modules));
     const unknown = run(modules, 'labels,nope');
     expect(unknown.status).toBe(2);
-    expect(unknown.stdout).toContain(
+    expect(unknown.stderr).toContain(
       `error TSR_FLAG_INVALID: flag --hooks names module "nope", but ${modules} defines no module of that name (it defines: echo, labels): add an entry named "nope" to the modules file given by --modules, or fix --hooks`,
     );
     const twice = run(modules, 'labels,labels');
     expect(twice.status).toBe(2);
-    expect(twice.stdout).toContain('flag --hooks names module "labels" twice');
+    expect(twice.stderr).toContain('flag --hooks names module "labels" twice');
     const isolator = run(modules, 'labels,echo');
     expect(isolator.status).toBe(2);
-    expect(isolator.stdout).toContain(`error TSR_FLAG_INVALID: flag --hooks names a module of ${modules} that is not a hook module: module echo (echo-isolator 1.2.3) is used as hook but implements isolator`);
+    expect(isolator.stderr).toContain(`error TSR_FLAG_INVALID: flag --hooks names a module of ${modules} that is not a hook module: module echo (echo-isolator 1.2.3) is used as hook but implements isolator`);
   }, 60_000);
 
   it('a resources decorator whose onError is "fail" stops the agent before it registers, naming the module (exit 1)', () => {

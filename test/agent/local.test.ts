@@ -174,6 +174,6 @@ describe('tessera local', () => {
   it('refuses bad flags with exit 2', async () => {
     const local = start(['local', '--port=5050', '--agent_port=5050']);
     expect(await local.exit).toBe(2);
-    expect(local.out()).toContain('error TSR_FLAG_INVALID: flags --port and --agent_port are both 5050');
+    expect(local.err()).toContain('error TSR_FLAG_INVALID: flags --port and --agent_port are both 5050');
   }, 30_000);
 });

@@ -41,8 +41,8 @@ it('refuses a --gc_disk_headroom outside 0..1 and a --disk_watch_interval of 0, 
   const run = (flag: string) => spawnSync(process.execPath, [CLI, 'agent', '--master=127.0.0.1:1', `--work_dir=${workDir}`, flag], { encoding: 'utf8', timeout: 30_000 });
   const headroom = run('--gc_disk_headroom=1.5');
   expect(headroom.status).toBe(2);
-  expect(headroom.stdout + headroom.stderr).toContain("error TSR_FLAG_INVALID: flag --gc_disk_headroom '1.5': must be a fraction from 0 to 1, e.g. 0.1");
+  expect(headroom.stderr).toContain("error TSR_FLAG_INVALID: flag --gc_disk_headroom '1.5': must be at most 1");
   const interval = run('--disk_watch_interval=0secs');
   expect(interval.status).toBe(2);
-  expect(interval.stdout + interval.stderr).toContain('error TSR_FLAG_INVALID: flag --disk_watch_interval: must be more than 0, e.g. 1mins');
+  expect(interval.stderr).toContain("error TSR_FLAG_INVALID: flag --disk_watch_interval '0secs': must be longer than 0");
 }, 60_000);

@@ -220,7 +220,7 @@ describe('--hooks at startup', () => {
 
   it('`tessera master --hooks=<isolator>` exits non-zero with an error naming the flag, the module and its kinds', async () => {
     let out = '';
-    const code = await main(['master', '--ip=127.0.0.1', '--port=0', `--modules=${MODULES}`, '--hooks=labels,echo', '--quiet'], (s) => void (out += s));
+    const code = await main(['master', '--ip=127.0.0.1', '--port=0', `--modules=${MODULES}`, '--hooks=labels,echo', '--quiet'], () => undefined, (s) => void (out += s)); // errors go to stderr
     expect(code).toBe(2);
     expect(out).toContain(`error TSR_FLAG_INVALID: flag --hooks names a module of ${MODULES} that is not a hook module: module echo (echo-isolator 1.2.3) is used as hook but implements isolator`);
   }, 30_000);

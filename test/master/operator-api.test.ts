@@ -118,8 +118,19 @@ describe('operator API: every call in JSON', () => {
     expect(metrics.get('master/tasks_running')).toBe(1);
     expect(metrics.get('master/elected')).toBe(1);
     expect(metrics.get('master/cpus_used')).toBe(1);
+    // What Mesos exporters read besides: disk, and each resource's used fraction.
+    expect(metrics.get('master/cpus_percent')).toBeCloseTo(1 / metrics.get('master/cpus_total')!, 6);
+    for (const name of ['master/disk_total', 'master/disk_used', 'master/mem_percent', 'master/disk_percent', 'master/gpus_percent']) expect(metrics.has(name)).toBe(true);
     // Without get_metrics too.
     expect((await operatorCall(running.address, { type: 'GET_METRICS' })).get_metrics.metrics.length).toBe(metrics.size);
+  });
+
+  it('serves Mesos\'s fixed endpoints under both names: /flags, /version, /redirect (to itself, the leader)', async () => {
+    for (const p of ['/flags', '/master/flags']) expect(JSON.parse((await post(running.address, p, '', {}, 'GET')).body)).toHaveProperty('flags');
+    expect(JSON.parse((await post(running.address, '/master/version', '', {}, 'GET')).body)).toHaveProperty('version');
+    const redirect = await post(running.address, '/master/redirect', '', {}, 'GET');
+    expect(redirect.status).toBe(307);
+    expect(redirect.headers.location).toBe(`//${running.master.opts.info.hostname}:${running.master.opts.info.port}`);
   });
 
   it('GET_AGENTS lists the agent with its resources, allocated and offered', async () => {

@@ -271,6 +271,11 @@ describe('scheduler API: the master behaves as Mesos\'s', () => {
     const again = await subscribeRaw({ ...FRAMEWORK, name: 'removed', id: { value: id } }, {});
     expect(again.events).toEqual([{ type: 'ERROR', error: { message: 'Framework has been removed' } }]);
     expect(running.master.frameworks.has(id)).toBe(false);
+    // It is kept among the completed frameworks (as Mesos, the latest 50), in /state and GET_FRAMEWORKS.
+    const state = JSON.parse((await raw(running.address, '', {}, '/state', 'GET')).body);
+    expect(state.completed_frameworks.find((f: any) => f.id === id)).toMatchObject({ name: 'removed', active: false, tasks: [] });
+    const frameworks = JSON.parse((await raw(running.address, JSON.stringify({ type: 'GET_FRAMEWORKS' }), { 'Content-Type': 'application/json' }, '/api/v1')).body);
+    expect(frameworks.get_frameworks.completed_frameworks.map((f: any) => f.framework_info.id.value)).toContain(id);
   }, 30_000);
 
   it('a re-subscription while the old stream is open gets the offers the old stream held again', async () => {

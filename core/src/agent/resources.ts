@@ -22,8 +22,9 @@ const GiB = 1024 * MiB;
 /** DEFAULT_PORTS is the port range an agent offers when --resources names none (Mesos: [31000-32000]). */
 export const DEFAULT_PORTS: Range = { begin: 31000, end: 32000 };
 
-function bad(flag: string, what: string): TesseraError {
-  return new TesseraError('TSR_FLAG_INVALID', `flag --${flag}: ${what}`);
+/** bad names where the text came from: `flag --resources`, or the environment variable that gave it. */
+function bad(source: string, what: string): TesseraError {
+  return new TesseraError('TSR_FLAG_INVALID', `${source}: ${what}`);
 }
 
 function parseRanges(flag: string, part: string, value: string): Range[] {
@@ -53,7 +54,7 @@ function parseSet(value: string): string[] {
  * (scalar), `[a-b,c-d]` (ranges) or `{x,y}` (set); or a JSON array of mesos.v1.Resource objects.
  * Throws TSR_FLAG_INVALID naming the part that is wrong.
  */
-export function parseResources(text: string, flag = 'resources'): Resource[] {
+export function parseResources(text: string, flag = 'flag --resources'): Resource[] {
   const trimmed = text.trim();
   if (trimmed.startsWith('[')) return parseJsonResources(trimmed, flag);
   return trimmed
@@ -94,13 +95,19 @@ function parseJsonResources(text: string, flag: string): Resource[] {
       if (typeof v !== 'number' || !(v >= 0)) throw bad(flag, `JSON resource ${i} (${r.name}): scalar.value must be a number >= 0`);
       out.scalar = { value: v };
     } else if (type === 'RANGES') {
-      const range = ((r.ranges as { range?: Range[] } | undefined)?.range ?? []).map((x) => ({ begin: Number(x.begin), end: Number(x.end) }));
-      if (range.some((x) => !Number.isInteger(x.begin) || !Number.isInteger(x.end) || x.end < x.begin)) throw bad(flag, `JSON resource ${i} (${r.name}): bad ranges`);
-      out.ranges = { range };
+      const given = (r.ranges as { range?: unknown } | undefined)?.range ?? [];
+      const ok = Array.isArray(given) && given.every((x) => x !== null && typeof x === 'object' && Number.isInteger((x as Range).begin) && Number.isInteger((x as Range).end) && (x as Range).end >= (x as Range).begin);
+      if (!ok) throw bad(flag, `JSON resource ${i} (${r.name}): ranges.range must be a list of {"begin": N, "end": M} with whole numbers, begin <= end`);
+      out.ranges = { range: (given as Range[]).map((x) => ({ begin: x.begin, end: x.end })) };
     } else {
-      out.set = { item: ((r.set as { item?: unknown[] } | undefined)?.item ?? []).map(String) };
+      const items = (r.set as { item?: unknown } | undefined)?.item ?? [];
+      if (!Array.isArray(items) || !items.every((x) => typeof x === 'string')) throw bad(flag, `JSON resource ${i} (${r.name}): set.item must be a list of strings`);
+      out.set = { item: [...items] };
     }
     const role = typeof r.role === 'string' ? r.role : undefined;
+    if (r.reservations !== undefined && !(Array.isArray(r.reservations) && r.reservations.every((x) => x !== null && typeof x === 'object' && typeof (x as { role?: unknown }).role === 'string'))) {
+      throw bad(flag, `JSON resource ${i} (${r.name}): reservations must be a list of objects with a "role"`);
+    }
     if (Array.isArray(r.reservations) && r.reservations.length) out.reservations = r.reservations as Resource['reservations'];
     else if (role && role !== '*') out.reservations = [{ type: 'STATIC', role }];
     return out;
@@ -111,14 +118,14 @@ function parseJsonResources(text: string, flag: string): Resource[] {
  * parseAttributes reads `--attributes`: `name:value;...`, where a value is a number (SCALAR),
  * `[a-b]` (RANGES), `{x,y}` (SET) or anything else (TEXT), as Mesos's agent reads them.
  */
-export function parseAttributes(text: string): Attribute[] {
+export function parseAttributes(text: string, source = 'flag --attributes'): Attribute[] {
   return text
     .split(';')
     .map((part) => part.trim())
     .filter((part) => part !== '')
     .map((part) => {
       const colon = part.indexOf(':');
-      if (colon <= 0) throw bad('attributes', `"${part}" is not name:value (e.g. rack:r1;zone:z2)`);
+      if (colon <= 0) throw bad(source, `"${part}" is not name:value (e.g. rack:r1;zone:z2)`);
       const name = part.slice(0, colon).trim();
       const value = part.slice(colon + 1).trim();
       if (value.startsWith('[')) return { name, type: 'RANGES', ranges: { range: parseRanges('attributes', part, value) } };

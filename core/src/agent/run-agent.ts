@@ -219,7 +219,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     return {
       agent: a,
       port: h.port,
-      address: `${ip}:${h.port}`,
+      address: ip.includes(':') ? `[${ip}]:${h.port}` : `${ip}:${h.port}`,
       modules,
       registered: () => a.registered(),
       stop() {

@@ -20,7 +20,7 @@ export const AGENT_FLAGS: Record<string, FlagSpec> = {
   master: { type: 'string', help: 'the master, HOST:PORT (required)' },
   work_dir: { type: 'string', help: 'directory for sandboxes, checkpoints (meta/) and module state (required)' },
   ip: { type: 'string', default: '0.0.0.0', help: 'address the agent\'s HTTP endpoints listen on' },
-  port: { type: 'int', default: '5051', help: 'port of the agent\'s HTTP endpoints (0: any free port)' },
+  port: { type: 'int', default: '5051', min: 0, max: 65535, help: 'port of the agent\'s HTTP endpoints (0: any free port)' },
   hostname: { type: 'string', help: 'hostname to advertise (default: this machine\'s)' },
   runtime_dir: { type: 'string', help: 'directory for container runtime state (default: <work_dir>/run)' },
   resources: { type: 'string', help: 'resources to offer, e.g. "cpus:4;mem:8192;disk:10000;ports:[31000-32000]", roles as cpus(role):2, or a JSON array (default: detected)' },
@@ -28,10 +28,10 @@ export const AGENT_FLAGS: Record<string, FlagSpec> = {
   isolation: { type: 'string', default: DEFAULT_ISOLATION.join(','), help: 'ordered isolators: posix/cpu, posix/mem, filesystem/posix and isolator modules of --modules' },
   modules: { type: 'string', help: 'modules.json with the isolator (and hook) modules' },
   hooks: { type: 'string', help: 'comma-separated hook modules of --modules, called in this order (agent hooks)' },
-  executor_shutdown_grace_period: { type: 'duration', default: '5secs', help: 'kill grace period (SIGTERM to SIGKILL) when the kill policy gives none' },
-  gc_delay: { type: 'duration', default: '1weeks', help: 'longest time a completed task\'s sandbox is kept; less as the disk fills (see --gc_disk_headroom)' },
-  gc_disk_headroom: { type: 'number', default: '0.1', help: 'free disk fraction to keep: sandboxes go after gc_delay × max(0, 1 − headroom − disk usage)' },
-  disk_watch_interval: { type: 'duration', default: '1mins', help: 'time between sandbox gc sweeps (disk usage checks)' },
+  executor_shutdown_grace_period: { type: 'duration', default: '5secs', min: 0, help: 'kill grace period (SIGTERM to SIGKILL) when the kill policy gives none' },
+  gc_delay: { type: 'duration', default: '1weeks', min: 0, help: 'longest time a completed task\'s sandbox is kept; less as the disk fills (see --gc_disk_headroom)' },
+  gc_disk_headroom: { type: 'number', default: '0.1', min: 0, max: 1, help: 'free disk fraction to keep: sandboxes go after gc_delay × max(0, 1 − headroom − disk usage)' },
+  disk_watch_interval: { type: 'duration', default: '1mins', positive: true, help: 'time between sandbox gc sweeps (disk usage checks)' },
   switch_user: { type: 'bool', default: 'true', help: "run each task as its CommandInfo.user, else its framework's user (FrameworkInfo.user), as Mesos; false: as the agent's user" },
   recover: { type: 'string', default: 'reconnect', help: 'after a restart: reconnect (resume running tasks) or cleanup (kill them)' },
   quiet: { type: 'bool', default: 'false', help: 'log warnings and errors only' },
@@ -49,27 +49,23 @@ export async function agentCommand(argv: string[], out: (s: string) => void, log
     out(`usage: tessera agent --master=HOST:PORT --work_dir=DIR [flags]\n\nflags (also TESSERA_<FLAG> environment variables):\n${flagsHelp(AGENT_FLAGS)}\n  --log_level=<level>                   debug, info, warn or error\n`);
     return 0;
   }
-  const { values: v, positional, effective } = parseFlags(argv, AGENT_FLAGS);
+  const { values: v, positional, effective, sources } = parseFlags(argv, AGENT_FLAGS);
   if (positional.length) throw new TesseraError('TSR_FLAG_INVALID', `tessera agent takes no arguments, got '${positional.join(' ')}': flags are --name=value`);
   const master = v.master as string | undefined;
   if (!master) throw new TesseraError('TSR_FLAG_INVALID', 'flag --master is required: the master\'s HOST:PORT, e.g. --master=127.0.0.1:5050');
   if (!/^[^\s:]+:\d{1,5}$/.test(master) && !/^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(master)) {
-    throw new TesseraError('TSR_FLAG_INVALID', `flag --master '${master}': must be HOST:PORT, e.g. 127.0.0.1:5050 (ZooKeeper and etcd URLs need a detector module, which this agent does not take yet)`);
+    throw new TesseraError('TSR_FLAG_INVALID', `${sources.master} '${master}': must be HOST:PORT, e.g. 127.0.0.1:5050 (ZooKeeper and etcd URLs need a detector module, which this agent does not take yet)`);
   }
   const workDir = v.work_dir as string | undefined;
   if (!workDir) throw new TesseraError('TSR_FLAG_INVALID', 'flag --work_dir is required: the directory for sandboxes and checkpoints, e.g. --work_dir=/var/lib/tessera/agent');
   const port = v.port as number;
-  if (!(port >= 0 && port <= 65535)) throw new TesseraError('TSR_FLAG_INVALID', `flag --port '${port}': must be between 0 and 65535`);
   const recover = v.recover as string;
-  if (recover !== 'reconnect' && recover !== 'cleanup') throw new TesseraError('TSR_FLAG_INVALID', `flag --recover '${recover}': must be reconnect or cleanup`);
-  const headroom = v.gc_disk_headroom as number;
-  if (!(headroom >= 0 && headroom <= 1)) throw new TesseraError('TSR_FLAG_INVALID', `flag --gc_disk_headroom '${headroom}': must be a fraction from 0 to 1, e.g. 0.1`);
-  if (!((v.disk_watch_interval as number) > 0)) throw new TesseraError('TSR_FLAG_INVALID', "flag --disk_watch_interval: must be more than 0, e.g. 1mins");
+  if (recover !== 'reconnect' && recover !== 'cleanup') throw new TesseraError('TSR_FLAG_INVALID', `${sources.recover} '${recover}': must be reconnect or cleanup`);
   const isolation = list(v.isolation);
   if (isolation.length === 0) throw new TesseraError('TSR_FLAG_INVALID', `flag --isolation is empty: give at least one isolator, e.g. --isolation=${DEFAULT_ISOLATION.join(',')}`);
   // Parsed here too so that a typo is a usage error (exit 2) before anything starts.
-  if (v.resources) parseResources(v.resources as string);
-  if (v.attributes) parseAttributes(v.attributes as string);
+  if (v.resources) parseResources(v.resources as string, sources.resources);
+  if (v.attributes) parseAttributes(v.attributes as string, sources.attributes);
   const running = await runAgent({
     master,
     ip: v.ip as string,

@@ -2,7 +2,8 @@
  * Mesos-style command-line flags: `--name=value` or `--name value`, booleans as `--name`,
  * `--name=false` or `--no-name`, durations as Mesos writes them (`15secs`, `500ms`, `1mins`) or short
  * (`15s`), each also settable as the environment variable `TESSERA_<NAME>` (the flag wins). Unknown
- * flags and bad values are errors (TSR_FLAG_INVALID) naming the flag and what it takes.
+ * flags, flags given twice and bad values are errors (TSR_FLAG_INVALID) naming the flag (or the
+ * environment variable the value came from) and what it takes.
  */
 import { TesseraError } from '@tessera/modules-api';
 
@@ -15,6 +16,12 @@ export interface FlagSpec {
   /** Default, as it would be written on the command line; absent = unset. */
   default?: string;
   help: string;
+  /** Smallest value allowed (int, number; durations in ms). */
+  min?: number;
+  /** Largest value allowed. */
+  max?: number;
+  /** A duration or number must be more than 0 (a zero interval would spin). */
+  positive?: boolean;
 }
 
 /** Parsed values: strings, numbers (durations in milliseconds), booleans. */
@@ -24,6 +31,8 @@ export type FlagValues = Record<string, string | number | boolean | undefined>;
 export interface ParsedFlags {
   values: FlagValues;
   positional: string[];
+  /** Where each value came from, for error messages: `flag --port`, `environment variable TESSERA_PORT`. */
+  sources: Record<string, string>;
   /** Every flag with its effective text value (for /state and GET_FLAGS). */
   effective: Record<string, string>;
 }
@@ -31,6 +40,17 @@ export interface ParsedFlags {
 const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, secs: 1000, sec: 1000, m: 60_000, mins: 60_000, min: 60_000, h: 3_600_000, hrs: 3_600_000, days: 86_400_000, weeks: 604_800_000 };
 
 function convert(name: string, spec: FlagSpec, text: string, source: string): string | number | boolean {
+  const value = convertType(name, spec, text, source);
+  if (typeof value !== 'number') return value;
+  const bad = (what: string) => new TesseraError('TSR_FLAG_INVALID', `${source} '${text}': ${what}`);
+  const unit = spec.type === 'duration' ? 'ms' : '';
+  if (spec.positive && !(value > 0)) throw bad(spec.type === 'duration' ? 'must be longer than 0' : 'must be more than 0');
+  if (spec.min !== undefined && value < spec.min) throw bad(`must be at least ${spec.min}${unit}`);
+  if (spec.max !== undefined && value > spec.max) throw bad(`must be at most ${spec.max}${unit}`);
+  return value;
+}
+
+function convertType(name: string, spec: FlagSpec, text: string, source: string): string | number | boolean {
   const bad = (what: string) => new TesseraError('TSR_FLAG_INVALID', `${source} '${text}': ${what}`);
   switch (spec.type) {
     case 'string':
@@ -58,6 +78,9 @@ function convert(name: string, spec: FlagSpec, text: string, source: string): st
 }
 
 function suggest(name: string, known: string[]): string {
+  // Mesos's deprecated "slave" names: their "agent" names are the flags.
+  const renamed = name.replace(/slave/g, 'agent');
+  if (renamed !== name && known.includes(renamed)) return `; Mesos's deprecated --${name} is --${renamed} here`;
   const near = known.filter((k) => k.includes(name) || name.includes(k) || distance(k, name) <= 2);
   return near.length ? `; did you mean --${near[0]}?` : '';
 }
@@ -98,19 +121,23 @@ export function parseFlags(argv: readonly string[], specs: Record<string, FlagSp
       else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) text = argv[++i];
       else throw new TesseraError('TSR_FLAG_INVALID', `flag --${name} needs a value`);
     }
+    const before = given.get(name);
+    if (before) throw new TesseraError('TSR_FLAG_INVALID', `flag --${name} is given twice ('${before.text}' and '${text}'): give it once`);
     given.set(name, { text, source: `flag --${name}` });
   }
   const values: FlagValues = {};
   const effective: Record<string, string> = {};
+  const sources: Record<string, string> = {};
   for (const [name, spec] of Object.entries(specs)) {
     const envName = `TESSERA_${name.toUpperCase()}`;
     const g = given.get(name) ?? (env[envName] !== undefined ? { text: env[envName]!, source: `environment variable ${envName}` } : undefined);
     const text = g?.text ?? spec.default;
     if (text === undefined) continue;
-    values[name] = convert(name, spec, text, g?.source ?? `default of --${name}`);
+    sources[name] = g?.source ?? `default of --${name}`;
+    values[name] = convert(name, spec, text, sources[name]);
     effective[name] = text;
   }
-  return { values, positional, effective };
+  return { values, positional, effective, sources };
 }
 
 /** flagsHelp renders the specs as help text. */

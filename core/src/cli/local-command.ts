@@ -24,8 +24,8 @@ export const DEFAULT_LOCAL_WORK_DIR = path.join(os.tmpdir(), 'tessera-local');
 /** LOCAL_FLAGS are the flags of `tessera local`. */
 export const LOCAL_FLAGS: Record<string, FlagSpec> = {
   ip: { type: 'string', default: '127.0.0.1', help: 'address master and agent listen on (0.0.0.0 to reach them from other hosts)' },
-  port: { type: 'int', default: '5050', help: 'port of the master (0: any free port)' },
-  agent_port: { type: 'int', default: '5051', help: 'port of the agent\'s endpoints (0: any free port)' },
+  port: { type: 'int', default: '5050', min: 0, max: 65535, help: 'port of the master (0: any free port)' },
+  agent_port: { type: 'int', default: '5051', min: 0, max: 65535, help: 'port of the agent\'s endpoints (0: any free port)' },
   work_dir: { type: 'string', default: DEFAULT_LOCAL_WORK_DIR, help: 'directory for the master\'s registry (master/) and the agent\'s sandboxes and checkpoints (agent/)' },
   hostname: { type: 'string', help: 'hostname to advertise (default: this machine\'s)' },
   modules: { type: 'string', help: 'modules.json with isolator modules (and an allocator, else the bundled allocator-drf runs)' },
@@ -33,8 +33,8 @@ export const LOCAL_FLAGS: Record<string, FlagSpec> = {
   isolation: { type: 'string', help: 'ordered isolators (default: cgroups where the host allows it, else posix/cpu,posix/mem; see docs/agent.md)' },
   resources: { type: 'string', help: 'the agent\'s resources, e.g. "cpus:4;mem:8192" (default: detected)' },
   attributes: { type: 'string', help: 'the agent\'s attributes, e.g. "rack:r1"' },
-  allocation_interval: { type: 'duration', default: '1secs', help: 'time between the master\'s allocation ticks' },
-  kill_grace_period: { type: 'duration', default: '3secs', help: 'on stop, time between SIGTERM and SIGKILL for the containers' },
+  allocation_interval: { type: 'duration', default: '1secs', positive: true, help: 'time between the master\'s allocation ticks' },
+  kill_grace_period: { type: 'duration', default: '3secs', min: 0, help: 'on stop, time between SIGTERM and SIGKILL for the containers' },
   quiet: { type: 'bool', default: 'false', help: 'log warnings and errors only' },
 };
 
@@ -47,16 +47,12 @@ export async function localCommand(argv: string[], out: (s: string) => void, log
     );
     return 0;
   }
-  const { values: v, positional, effective } = parseFlags(argv, LOCAL_FLAGS);
+  const { values: v, positional, effective, sources } = parseFlags(argv, LOCAL_FLAGS);
   if (positional.length) throw new TesseraError('TSR_FLAG_INVALID', `tessera local takes no arguments, got '${positional.join(' ')}': flags are --name=value`);
-  for (const flag of ['port', 'agent_port']) {
-    const p = v[flag] as number;
-    if (!(p >= 0 && p <= 65535)) throw new TesseraError('TSR_FLAG_INVALID', `flag --${flag} '${p}': must be between 0 and 65535`);
-  }
   if (v.port !== 0 && v.port === v.agent_port) throw new TesseraError('TSR_FLAG_INVALID', `flags --port and --agent_port are both ${v.port}: master and agent need a port each`);
   // Parsed here so that a typo is a usage error (exit 2) before anything starts.
-  if (v.resources) parseResources(v.resources as string);
-  if (v.attributes) parseAttributes(v.attributes as string);
+  if (v.resources) parseResources(v.resources as string, sources.resources);
+  if (v.attributes) parseAttributes(v.attributes as string, sources.attributes);
   const isolation = v.isolation
     ? String(v.isolation)
         .split(',')

@@ -80,8 +80,9 @@ export function renderTable(rows: CheckRow[]): string {
 export async function modulesCheck(args: string[], out: (s: string) => void, log: Log): Promise<number> {
   const json = args.includes('--json');
   const files = args.filter((a) => !a.startsWith('--'));
-  if (files.length !== 1) {
-    out('usage: tessera modules check <modules.json> [--json]\n');
+  const unknown = args.filter((a) => a.startsWith('--') && a !== '--json');
+  if (files.length !== 1 || unknown.length) {
+    out(`${unknown.length ? `error TSR_FLAG_INVALID: unknown option ${unknown[0]}\n` : ''}usage: tessera modules check <modules.json> [--json]\n`);
     return 2;
   }
   let config: ModulesConfig;
@@ -92,10 +93,11 @@ export async function modulesCheck(args: string[], out: (s: string) => void, log
     out(`error ${e.code}: ${e.message}\n`);
     return 1;
   }
-  for (const note of config.notes) out(`note: ${note}\n`);
+  // With --json, stdout is one JSON document: the notes are in it.
+  if (!json) for (const note of config.notes) out(`note: ${note}\n`);
   const { rows, errors } = await checkModules(config, log);
   if (json) {
-    out(JSON.stringify({ core: CORE_VERSION, rows, errors }, null, 2) + '\n');
+    out(JSON.stringify({ core: CORE_VERSION, rows, errors, notes: config.notes }, null, 2) + '\n');
   } else {
     const abi = describeVersions(CORE_ABI.abi.isolator);
     out(`tessera ${CORE_VERSION} (module ABI ${abi}) — ${config.source}\n`);

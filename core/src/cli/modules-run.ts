@@ -11,8 +11,9 @@ import { ModuleHost } from '../modules/module-host';
 /** modulesRun is the CLI command; it resolves with the exit status when stopped. */
 export async function modulesRun(args: string[], out: (s: string) => void, log: Log): Promise<number> {
   const [file, ...names] = args.filter((a) => !a.startsWith('--'));
-  if (!file) {
-    out('usage: tessera modules run <modules.json> [module name...] [--print-pids]\n');
+  const unknown = args.filter((a) => a.startsWith('--') && a !== '--print-pids');
+  if (!file || unknown.length) {
+    out(`${unknown.length ? `error TSR_FLAG_INVALID: unknown option ${unknown[0]}\n` : ''}usage: tessera modules run <modules.json> [module name...] [--print-pids]\n`);
     return 2;
   }
   let host: ModuleHost;

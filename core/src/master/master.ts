@@ -64,6 +64,7 @@ export interface MasterOptions {
 }
 
 const COMPLETED_TASKS_KEPT = 1000;
+const COMPLETED_FRAMEWORKS_KEPT = 50;
 
 /**
  * MasterEvents are what the operator API's SUBSCRIBE stream and the registry follow. Each fires after
@@ -98,6 +99,8 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
   private stopped = false;
   /** Frameworks removed in this run (the latest 1,000): an agent that re-registers with their tasks is told to shut them down. */
   private readonly removedFrameworks = new Set<string>();
+  /** The latest removed frameworks with their tasks, for /state and GET_FRAMEWORKS (Mesos --max_completed_frameworks, 50). */
+  readonly completedFrameworks: FrameworkRecord[] = [];
   /**
    * Tasks whose terminal update the framework has not acknowledged yet (key: taskKey), with the agent and
    * the update's uuid. As Mesos keeps such a task until the acknowledgement, its id cannot be launched
@@ -362,12 +365,20 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
       // Operators see each task end with its framework (Mesos: TASK_KILLED, REASON_FRAMEWORK_REMOVED).
       const status = this.masterStatus({ task_id: t.task.task_id, agent_id: { value: t.agentId } }, 'TASK_KILLED', 'REASON_FRAMEWORK_REMOVED', `framework ${frameworkId} was removed: ${why}`);
       t.task.state = status.state;
+      t.task.statuses = [...(t.task.statuses ?? []).slice(-9), status];
+      f.completedTasks.push(t.task);
       this.emit('taskUpdated', t.task, status);
     }
+    f.tasks.clear();
+    f.completedTasks.splice(0, Math.max(0, f.completedTasks.length - COMPLETED_TASKS_KEPT));
     for (const [key, t] of this.unackedTerminal) if (t.frameworkId === frameworkId) this.unackedTerminal.delete(key);
     if (tell !== undefined) f.subscriber?.send({ type: 'ERROR', error: { message: tell } });
     f.subscriber?.close();
     this.frameworks.delete(frameworkId);
+    f.subscriber = undefined;
+    f.unregisteredTime ??= now();
+    this.completedFrameworks.push(f);
+    if (this.completedFrameworks.length > COMPLETED_FRAMEWORKS_KEPT) this.completedFrameworks.shift();
     this.removedFrameworks.add(frameworkId);
     if (this.removedFrameworks.size > COMPLETED_TASKS_KEPT) this.removedFrameworks.delete(this.removedFrameworks.values().next().value!);
     this.link.send({ removeFramework: { frameworkId } });

@@ -133,7 +133,7 @@ export async function runMaster(opts: RunMasterOptions): Promise<RunningMaster> 
       listener: l,
       modules,
       registry,
-      address: `${ip}:${l.port}`,
+      address: ip.includes(':') ? `[${ip}]:${l.port}` : `${ip}:${l.port}`, // HOST:PORT as --master takes it
       async stop() {
         m.stop();
         await agentLink.close(); // the agents learn why before the port closes

@@ -1,4 +1,7 @@
-import { parseModulesJson } from './modules-json';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadModulesJson, parseModulesJson } from './modules-json';
 import { TesseraError } from '../errors';
 
 const parse = (text: string): ReturnType<typeof parseModulesJson> => parseModulesJson(text, 'modules.json', '/etc/tessera');
@@ -24,6 +27,21 @@ describe('modules.json', () => {
     );
     expect(config.modules.map((m) => m.name)).toEqual(['cgroups', 'drf', 'hook']);
     expect(config.dir).toBe('/etc/tessera');
+  });
+
+  it('takes --modules as Mesos does: a path, a file:// URL, or inline JSON; other URLs are refused by name', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modules-json-'));
+    const file = path.join(dir, 'modules.json');
+    const text = JSON.stringify({ modules: [{ name: 'drf', file: 'drf.js' }] });
+    fs.writeFileSync(file, text);
+    try {
+      expect(loadModulesJson(file).modules[0].name).toBe('drf');
+      expect(loadModulesJson(`file://${file}`)).toMatchObject({ source: file, dir });
+      expect(loadModulesJson(text)).toMatchObject({ source: '--modules', dir: process.cwd() });
+      expect(() => loadModulesJson('https://example.com/modules.json')).toThrow(/only local files \(a path or file:\/\/\/path\) and inline JSON are taken, not https:\/\/ URLs/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports malformed JSON with line and column', () => {

@@ -42,8 +42,17 @@ export interface ModulesConfig {
 const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const validateSchema = ajv.compile(schema);
 
-/** loadModulesJson reads and validates a modules.json file. */
-export function loadModulesJson(file: string): ModulesConfig {
+/**
+ * loadModulesJson reads and validates the value of `--modules`: a modules.json path, a `file://` URL of
+ * one, or the JSON itself (as Mesos's flag takes all three).
+ */
+export function loadModulesJson(value: string): ModulesConfig {
+  // Mesos's forms of the flag: inline JSON, or a file:// URL.
+  if (value.trimStart().startsWith('{')) return parseModulesJson(value, '--modules', process.cwd());
+  const file = value.startsWith('file://') ? decodeURIComponent(value.slice('file://'.length)) : value;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(file)) {
+    throw new TesseraError('TSR_MODULES_JSON_READ', `cannot read modules file ${value}: only local files (a path or file:///path) and inline JSON are taken, not ${file.split(':')[0]}:// URLs`);
+  }
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');

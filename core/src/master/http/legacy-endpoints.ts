@@ -5,8 +5,8 @@
 import { CORE_VERSION } from '../../version';
 import type { Master } from '../master';
 import { flattenResources, ResourceBag } from '../model/resources';
-import type { Resource, Task } from '../model/mesos';
-import { agentPid } from '../state';
+import type { Attribute, Resource, Task } from '../model/mesos';
+import { agentPid, type FrameworkRecord } from '../state';
 
 /** versionInfo is the body of `/version`. */
 export function versionInfo(): Record<string, string> {
@@ -77,31 +77,36 @@ export function legacyState(master: Master, flags: Record<string, string>): Reco
         ...reservedViews(a.total),
         used_resources: flattenResources(used.toList()),
         offered_resources: flattenResources(offered.toList()),
-        attributes: Object.fromEntries((a.info.attributes ?? []).map((x) => [x.name, x.text?.value ?? x.scalar?.value ?? ''])),
+        attributes: Object.fromEntries((a.info.attributes ?? []).map((x) => [x.name, attributeValue(x)])),
       };
     }),
-    frameworks: frameworks.map((f) => ({
-      id: f.id,
-      name: f.info.name,
-      user: f.info.user,
-      roles: f.info.roles ?? [f.info.role ?? '*'],
-      active: f.subscriber !== undefined,
-      connected: f.subscriber !== undefined,
-      recovered: f.recovered,
-      registered_time: f.registeredTime,
-      ...(f.unregisteredTime ? { unregistered_time: f.unregisteredTime } : {}),
-      failover_timeout: f.info.failover_timeout ?? 0,
-      capabilities: (f.info.capabilities ?? []).map((c) => c.type),
-      tasks: [...f.tasks.values()].map((t) => legacyTask(t.task)),
-      completed_tasks: f.completedTasks.map(legacyTask),
-      offers: [...f.offers].map((id) => {
-        const o = master.offers.get(id)!;
-        return { id, framework_id: f.id, slave_id: o.agentId, resources: flattenResources(o.offer.resources) };
-      }),
-    })),
-    completed_frameworks: [],
+    frameworks: frameworks.map((f) => frameworkState(master, f)),
+    completed_frameworks: master.completedFrameworks.map((f) => frameworkState(master, f)),
     orphan_tasks: [],
     unregistered_frameworks: [],
+  };
+}
+
+/** frameworkState is one framework of `/state` (connected, disconnected, or removed: completed). */
+function frameworkState(master: Master, f: FrameworkRecord): Record<string, unknown> {
+  return {
+    id: f.id,
+    name: f.info.name,
+    user: f.info.user,
+    roles: f.info.roles ?? [f.info.role ?? '*'],
+    active: f.subscriber !== undefined,
+    connected: f.subscriber !== undefined,
+    recovered: f.recovered,
+    registered_time: f.registeredTime,
+    ...(f.unregisteredTime ? { unregistered_time: f.unregisteredTime } : {}),
+    failover_timeout: f.info.failover_timeout ?? 0,
+    capabilities: (f.info.capabilities ?? []).map((c) => c.type),
+    tasks: [...f.tasks.values()].map((t) => legacyTask(t.task)),
+    completed_tasks: f.completedTasks.map(legacyTask),
+    offers: [...f.offers].map((id) => {
+      const o = master.offers.get(id)!;
+      return { id, framework_id: f.id, slave_id: o.agentId, resources: flattenResources(o.offer.resources) };
+    }),
   };
 }
 
@@ -109,7 +114,7 @@ export function legacyState(master: Master, flags: Record<string, string>): Reco
 export function metricsSnapshot(master: Master): Record<string, number> {
   const tasks = [...master.frameworks.values()].flatMap((f) => [...f.tasks.values()].map((t) => t.task.state));
   const count = (s: string) => tasks.filter((x) => x === s).length;
-  const completed = [...master.frameworks.values()].flatMap((f) => f.completedTasks.map((t) => t.state));
+  const completed = [...master.frameworks.values(), ...master.completedFrameworks].flatMap((f) => f.completedTasks.map((t) => t.state));
   const done = (s: string) => completed.filter((x) => x === s).length;
   const agents = [...master.agents.values()];
   const totals = ResourceBag.of(agents.flatMap((a) => a.total));
@@ -138,10 +143,21 @@ export function metricsSnapshot(master: Master): Record<string, number> {
     'master/mem_used': used.scalar('mem'),
     'master/gpus_total': totals.scalar('gpus'),
     'master/gpus_used': used.scalar('gpus'),
+    'master/disk_total': totals.scalar('disk'),
+    'master/disk_used': used.scalar('disk'),
+    ...Object.fromEntries(['cpus', 'mem', 'disk', 'gpus'].map((r) => [`master/${r}_percent`, totals.scalar(r) > 0 ? used.scalar(r) / totals.scalar(r) : 0])),
     'master/messages_launch_tasks': master.counters.tasksLaunched,
     'master/messages_decline_offers': master.counters.offersDeclined,
     'master/offers_rescinded': master.counters.offersRescinded,
     'master/invalid_calls': master.counters.invalidCalls,
     'master/messages_status_update': master.counters.statusUpdates,
   };
+}
+
+/** attributeValue is an attribute's value as Mesos's /state shows it: a number, or text such as `[1-5]`, `{a,b}`. */
+function attributeValue(a: Attribute): string | number {
+  if (a.scalar) return a.scalar.value;
+  if (a.ranges) return `[${(a.ranges.range ?? []).map((r) => `${r.begin}-${r.end}`).join(', ')}]`;
+  if (a.set) return `{${(a.set.item ?? []).join(',')}}`;
+  return a.text?.value ?? '';
 }

@@ -72,9 +72,9 @@ export function frameworkView(master: Master, f: FrameworkRecord): PlainMessage 
   };
 }
 
-/** getFrameworks is a `Response.GetFrameworks` (removed frameworks are not kept: completed_frameworks is empty). */
+/** getFrameworks is a `Response.GetFrameworks`: the frameworks, and the latest 50 removed ones. */
 export function getFrameworks(master: Master): PlainMessage {
-  return { frameworks: [...master.frameworks.values()].map((f) => frameworkView(master, f)) };
+  return { frameworks: [...master.frameworks.values()].map((f) => frameworkView(master, f)), completed_frameworks: master.completedFrameworks.map((f) => frameworkView(master, f)) };
 }
 
 /** getExecutors is a `Response.GetExecutors`: Tessera's agents run command tasks only, so it is empty. */
@@ -90,7 +90,7 @@ export function getTasks(master: Master): PlainMessage {
   const tasks: Task[] = [];
   const completed: Task[] = [];
   const unreachable: Task[] = [];
-  for (const f of master.frameworks.values()) {
+  for (const f of [...master.frameworks.values(), ...master.completedFrameworks]) {
     for (const t of f.tasks.values()) tasks.push(t.task);
     for (const t of f.completedTasks) (t.state === 'TASK_UNREACHABLE' ? unreachable : completed).push(t);
   }

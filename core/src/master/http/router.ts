@@ -14,7 +14,7 @@ import { schedulerEndpoint } from './scheduler-endpoint';
 import { webUi } from './webui';
 
 /** ENDPOINTS lists what the master serves, for the 404 answer. */
-const ENDPOINTS = ['/ (web UI)', '/api/v1/scheduler', '/api/v1', '/state', '/metrics', '/metrics/snapshot', '/health', '/version'];
+const ENDPOINTS = ['/ (web UI)', '/api/v1/scheduler', '/api/v1', '/state', '/metrics', '/metrics/snapshot', '/health', '/version', '/flags', '/redirect'];
 
 /** MasterHttpOptions configure the HTTP server. */
 export interface MasterHttpOptions {
@@ -49,7 +49,18 @@ export function createMasterHttpServer(master: Master, opts: MasterHttpOptions):
           case '/master/health':
             return reply(res, 200);
           case '/version':
+          case '/master/version':
             return json(res, versionInfo());
+          case '/flags':
+          case '/master/flags':
+            return json(res, { flags: opts.flags ?? {} });
+          case '/redirect':
+          case '/master/redirect': {
+            // Mesos answers with the leading master; this one always leads (no contender module yet).
+            const info = master.opts.info;
+            res.writeHead(307, { Location: `//${info.hostname ?? info.address?.ip}:${info.port}`, 'Content-Length': '0' });
+            return res.end();
+          }
           case '/state':
           case '/master/state':
           case '/state.json':

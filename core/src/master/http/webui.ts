@@ -188,6 +188,11 @@ export const WEB_UI_HTML = `<!doctype html>
       (f.tasks || []).forEach(function (t) { active.push(t); });
       (f.completed_tasks || []).forEach(function (t) { recent.push(t); });
     });
+    // Removed frameworks (e.g. each \`tessera run\`) keep their tasks in completed_frameworks.
+    (state.completed_frameworks || []).forEach(function (f) {
+      frameworkName[f.id] = f.name;
+      (f.completed_tasks || []).forEach(function (t) { recent.push(t); });
+    });
     recent.sort(function (a, b) { return lastTime(b) - lastTime(a); });
     recent = recent.slice(0, RECENT);
     active.sort(function (a, b) { return firstTime(b) - firstTime(a); });
