@@ -13,6 +13,7 @@ export const AbiErrorCodes = {
   TSR_HANDSHAKE_GARBAGE: { status: GrpcStatus.UNAVAILABLE, text: 'The module printed something on stdout before its handshake line.' },
   TSR_HANDSHAKE_TIMEOUT: { status: GrpcStatus.DEADLINE_EXCEEDED, text: 'The module printed no handshake line within the start timeout.' },
   TSR_HANDSHAKE_BAD_LINE: { status: GrpcStatus.UNAVAILABLE, text: 'The handshake line is malformed or of an unknown handshake version.' },
+  TSR_HANDSHAKE_NOT_LISTENING: { status: GrpcStatus.UNAVAILABLE, text: 'The module printed its handshake line, but nothing listens on the socket it names.' },
   TSR_MODULE_EXITED: { status: GrpcStatus.UNAVAILABLE, text: 'The module process exited while the core needed it.' },
   TSR_MODULE_UNAVAILABLE: { status: GrpcStatus.UNAVAILABLE, text: 'The module is not running (crashed, restarting or stopped).' },
   TSR_ABI_NO_OVERLAP: { status: GrpcStatus.FAILED_PRECONDITION, text: "No ABI version lies in both the core's and the module's range." },

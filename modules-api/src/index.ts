@@ -46,6 +46,15 @@ export { launchModule, parseHandshake, makeRuntimeDir, type LaunchSpec, type Lau
 export { ModuleConnection, type Service, type CallOptions, type CallObserver, type ServerStream, type BidiStream } from './client/connection';
 export { negotiate, checkModuleInfo, describeVersions, type Negotiated } from './client/negotiate';
 export {
+  checkParameters,
+  validateParameters,
+  parameterPointer,
+  schemaDraft,
+  ParametersSchemaError,
+  type ParameterProblem,
+  type ParameterCheckOptions,
+} from './client/parameters';
+export {
   startModule,
   configureModule,
   stopProcess,

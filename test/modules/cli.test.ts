@@ -97,8 +97,8 @@ describe('tessera modules check', () => {
     expect(res.code).toBe(1);
     expect(res.out).toContain(
       'future: TSR_ABI_NO_OVERLAP: module future (compat-isolator 2.0.0) was built for isolator ABI 2.0.0 and accepts ^2.0.0, ' +
-        'but this core (0.1.0) supports isolator ABI 1.0–1.1: upgrade the core to a release that supports isolator ABI ^2.0.0, ' +
-        'or use a compat-isolator release built for isolator ABI 1.x',
+        'but this core (0.1.0) supports isolator ABI 1.0–1.1: upgrade to a core release that supports isolator ABI 2.0, ' +
+        'or use a release of compat-isolator built for isolator ABI 1.0–1.1 (this build needs isolator ABI 2.0 or a later 2.x)',
     );
   });
 
@@ -106,7 +106,11 @@ describe('tessera modules check', () => {
     const missing = await run(['modules', 'check', '/nonexistent/modules.json']);
     expect(missing).toEqual({ code: 1, out: 'error TSR_MODULES_JSON_READ: cannot read modules file /nonexistent/modules.json: no such file\n' });
     expect((await run(['modules', 'check'])).code).toBe(2);
-    expect((await run(['frobnicate'])).out).toContain('unknown command "frobnicate"');
-    expect((await main(['--log_level=loud'], () => undefined))).toBe(2);
+    // Usage errors go to stderr.
+    let err = '';
+    expect(await main(['frobnicate'], () => undefined, (s) => void (err += s))).toBe(2);
+    expect(err).toContain('unknown command "frobnicate"');
+    expect(await main(['--log_level=loud'], () => undefined, () => undefined)).toBe(2);
+    expect((await run(['modules', 'check', '/nonexistent/modules.json', '--bogus'])).out).toContain('error TSR_FLAG_INVALID: unknown option --bogus');
   });
 });

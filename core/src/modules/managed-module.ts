@@ -224,7 +224,7 @@ export class ManagedModule implements Caller {
       if (this.current !== m || this.state !== 'ready') return;
     }
     this.log.error(`module ${this.name} failed ${failures} health checks in a row; killing it (pid ${m.pid}) to restart it`);
-    m.process.child.kill('SIGKILL');
+    m.process.kill('SIGKILL');
   }
 
   private whenReady(service: Service, rpc: string, deadlineMs: number): Promise<StartedModule> {
@@ -333,6 +333,6 @@ export class ManagedModule implements Caller {
   killNow(): void {
     clearInterval(this.healthTimer);
     clearTimeout(this.restartTimer);
-    this.current?.process.child.kill('SIGKILL');
+    this.current?.process.kill('SIGKILL');
   }
 }

@@ -21,4 +21,18 @@ describe('module parameters', () => {
     check({ type: 'object', properties: { pids_max: { type: 'integer' } } }, params, info);
     expect(params).toEqual({ pids_max: 100 });
   });
+
+  it('names unknown parameters, fills defaults, and blames a schema that does not compile on its author', () => {
+    const seen: (string | number)[][] = [];
+    const check = parameterValidator({ ...config, locate: (p) => (seen.push(p), '4:7') }, 1, 'gpu');
+    const schema = { type: 'object', properties: { limit: { type: 'integer', default: 2 } }, additionalProperties: false };
+    expect(() => check(schema, { limt: 1 }, info)).toThrow('modules.json:4:7 /modules/1/parameters/limt: unknown parameter "limt"');
+    expect(seen).toEqual([['modules', 1, 'parameters', 'limt']]);
+    const params = {};
+    check(schema, params, info);
+    expect(params).toEqual({ limit: 2 });
+    expect(() => check({ type: 'no-such-type' }, {}, info)).toThrow(
+      expect.objectContaining({ code: 'TSR_BAD_MODULE_INFO', message: expect.stringMatching(/^module gpu \(m 1\.0\.0\) declares an invalid parameters schema: schema is invalid: .*; report this to the module's author$/) }),
+    );
+  });
 });

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -32,8 +33,14 @@ export interface LaunchSpec {
 
 /** Launched is a running module process that completed the handshake. */
 export interface Launched {
+  /** child is the module's process; signal it with {@link Launched.kill}, which reaches its whole process group. */
   child: ChildProcess;
   pid: number;
+  /**
+   * kill sends `signal` to the module's process group: the module and every process it started (a
+   * shell wrapper's children too), so none is left holding the module's stdout or running on.
+   */
+  kill(signal: NodeJS.Signals): void;
   socketPath: string;
   token: string;
   runtimeDir: string;
@@ -67,6 +74,10 @@ export function launchModule(spec: LaunchSpec): Promise<Launched> {
   let child: ChildProcess;
   try {
     child = spawn(spec.command, spec.args, {
+      // Its own process group, led by the module, so stop and kill reach the processes it starts too
+      // (a wrapper script's child that would keep our stdout pipe open, hanging `tessera modules check`).
+      // Leaving the core's group does not let it outlive the core: that rests on the stdin pipe below.
+      detached: true,
       cwd: spec.cwd,
       env: {
         ...process.env,
@@ -84,11 +95,15 @@ export function launchModule(spec: LaunchSpec): Promise<Launched> {
     return Promise.reject(new TesseraError('TSR_MODULE_SPAWN_FAILED', `${where} could not be started: ${(err as Error).message}`));
   }
 
+  const kill = groupKiller(child);
+
   const tail: string[] = [];
   const stderrTail = (): string => (tail.length ? tail.join('\n') : '(nothing on stderr)');
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
+  // Once the module is gone, so is what it left running in its group: nothing else may hold its pipes.
+  void exited.then(() => kill('SIGKILL'));
   if (!spec.runtimeDir) {
     // A directory made here is this process's alone: remove it with the process.
     void exited.then(() => fs.rmSync(runtimeDir, { recursive: true, force: true }));
@@ -102,13 +117,14 @@ export function launchModule(spec: LaunchSpec): Promise<Launched> {
 
   return new Promise<Launched>((resolve, reject) => {
     let done = false;
+    let handshaken = false;
     const garbage: string[] = [];
     const finish = (err: TesseraError | undefined, value?: Launched): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       if (err) {
-        child.kill('SIGKILL');
+        kill('SIGKILL'); // the group: a wrapper's children go too
         reject(err);
       } else resolve(value!);
     };
@@ -139,7 +155,7 @@ export function launchModule(spec: LaunchSpec): Promise<Launched> {
     });
     const stdout = createInterface({ input: child.stdout! });
     stdout.on('line', (line) => {
-      if (done) {
+      if (done || handshaken) {
         spec.onLine?.('stdout', line);
         return;
       }
@@ -165,8 +181,55 @@ export function launchModule(spec: LaunchSpec): Promise<Launched> {
         return;
       }
       if (garbage.length) return;
-      finish(undefined, { child, pid: child.pid!, socketPath: parsed.address, token, runtimeDir, exited, stderrTail });
+      handshaken = true;
+      // The line promises a listening socket; check it, so a module that prints first and listens later
+      // (or never) is told so rather than getting the gRPC channel's "No connection established".
+      void connectError(parsed.address).then((err) => {
+        if (!err) {
+          finish(undefined, { child, pid: child.pid!, kill: (signal) => void kill(signal), socketPath: parsed.address, token, runtimeDir, exited, stderrTail });
+          return;
+        }
+        finish(
+          new TesseraError(
+            'TSR_HANDSHAKE_NOT_LISTENING',
+            `${where} printed its handshake line, but nothing listens on ${parsed.address} (connect: ${err.code ?? err.message}). ` +
+              'A module must listen on the socket first and print "tessera-module|1|unix|<socket>" only after listening.',
+          ),
+        );
+      });
     });
+  });
+}
+
+// groupKiller signals the module's process group (-pid). ESRCH means the group is gone: nothing to do.
+// Before the process has a pid (spawn failed), there is no group, and ChildProcess's own kill is used.
+function groupKiller(child: ChildProcess): (signal: NodeJS.Signals | number) => boolean {
+  const own = child.kill.bind(child);
+  return (signal) => {
+    if (child.pid === undefined) return own(signal);
+    try {
+      process.kill(-child.pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
+// connectError connects to a unix socket once and resolves with the error, or undefined when something
+// accepted. A connection that neither succeeds nor fails within a second is taken as listening (a busy
+// server), and left to the gRPC channel.
+function connectError(socketPath: string): Promise<NodeJS.ErrnoException | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect(socketPath);
+    const done = (err?: NodeJS.ErrnoException): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(err);
+    };
+    const timer = setTimeout(() => done(), 1000);
+    socket.once('connect', () => done());
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err));
   });
 }
 

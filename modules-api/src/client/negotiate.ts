@@ -22,6 +22,22 @@ export function describeVersions(versions: readonly string[]): string {
   return sorted.length <= 1 ? sorted[0] ?? 'none' : `${sorted[0]}–${sorted[sorted.length - 1]}`;
 }
 
+/**
+ * negotiableVersions lists the ABI versions a build could ever negotiate for one kind: those a core can
+ * support (X.Y.0) of the build's own major (a major is its own proto package), at or below what it was
+ * built against, inside the range it accepts. Empty means no core can load the build.
+ *
+ * ```ts
+ * negotiableVersions('^1.0.0', '1.1.0'); // ['1.0.0', '1.1.0']
+ * negotiableVersions('^1.3.0', '1.1.0'); // []: negotiation never goes above 1.1
+ * ```
+ */
+export function negotiableVersions(accepts: string, builtAgainst: string): string[] {
+  const [major, minor] = builtAgainst.split('.').map(Number);
+  if (!Number.isInteger(major) || !Number.isInteger(minor) || !validRange(accepts)) return [];
+  return Array.from({ length: minor + 1 }, (_, i) => `${major}.${i}.0`).filter((v) => satisfies(v, accepts));
+}
+
 /** checkModuleInfo rejects a GetInfo answer the core cannot use, naming what is wrong. */
 export function checkModuleInfo(moduleName: string, info: T.ModuleInfo): void {
   const problems: string[] = [];
@@ -71,17 +87,33 @@ export function negotiate(
   const chosen = candidates[candidates.length - 1];
   if (chosen) return { kind, version: chosen, builtAgainst, accepts, capabilities: k.capabilities ?? [] };
 
-  const coreRange = describeVersions(core.abi);
-  const coreMajor = Number(core.abi[core.abi.length - 1]?.split('.')[0] ?? '0');
-  const moduleMajor = Number(builtAgainst.split('.')[0]);
-  const newest = [...core.abi].sort(compareAbi).pop()!;
-  const action =
-    moduleMajor > coreMajor || compareAbi(builtAgainst, newest) > 0
-      ? `upgrade the core to a release that supports ${kind} ABI ${accepts}, or use a ${info.name} release built for ${kind} ABI ${coreMajor}.x`
-      : `use a ${info.name} release built for ${kind} ABI ${coreMajor}.x (this build is older than the core supports), or a core release that supports ${kind} ABI ${accepts}`;
   throw new TesseraError(
     'TSR_ABI_NO_OVERLAP',
     `module ${moduleName} (${info.name} ${info.version}) was built for ${kind} ABI ${builtAgainst} and accepts ${accepts}, ` +
-      `but this core (${core.version}) supports ${kind} ABI ${coreRange}: ${action}`,
+      `but this core (${core.version}) supports ${kind} ABI ${describeVersions(core.abi)}: ${noOverlapAdvice(info.name ?? moduleName, kind, builtAgainst, accepts, core.abi)}`,
   );
+}
+
+// noOverlapAdvice says exactly which versions would work: the ABI versions this build can speak, a core
+// that supports the lowest of them (a core supports every minor of its major up to its own, so that one
+// is enough), or a module release built for what this core supports.
+function noOverlapAdvice(name: string, kind: Kind, builtAgainst: string, accepts: string, coreAbi: readonly string[]): string {
+  const wanted = negotiableVersions(accepts, builtAgainst);
+  const moduleSide = `a release of ${name} built for ${kind} ABI ${describeVersions(coreAbi)}`;
+  if (!wanted.length) {
+    return (
+      `this build accepts no ${kind} ABI version at or below the ${builtAgainst} it was built against, so no core can load it ` +
+      `(negotiation never goes above built_against): use ${moduleSide}, whose accepted range includes the version it was built against`
+    );
+  }
+  const [major, minor] = wanted[0].split('.');
+  const coreSide = `a core release that supports ${kind} ABI ${major}.${minor}`;
+  const sorted = [...coreAbi].sort(compareAbi);
+  if (compareAbi(wanted[0], sorted[sorted.length - 1]) > 0) {
+    return `upgrade to ${coreSide}, or use ${moduleSide} (this build needs ${kind} ABI ${major}.${minor} or a later ${major}.x)`;
+  }
+  if (compareAbi(wanted[wanted.length - 1], sorted[0]) < 0) {
+    return `use ${moduleSide} (this build speaks ${kind} ABI ${describeVersions(wanted)} only, older than this core supports), or ${coreSide}`;
+  }
+  return `use ${moduleSide}, or ${coreSide}`;
 }

@@ -135,16 +135,20 @@ export class StartedModule extends ConfiguredModule {
   }
 }
 
-/** stopProcess is the graceful stop: Shutdown RPC, SIGTERM after the grace, SIGKILL after 2 s more. */
+/**
+ * stopProcess is the graceful stop: Shutdown RPC, SIGTERM after the grace, SIGKILL after 2 s more. The
+ * signals go to the module's process group, and whatever of the group outlives the module is SIGKILLed
+ * (launchModule does that on exit), so a wrapper's children cannot keep the module's pipes open.
+ */
 export async function stopProcess(connection: ModuleConnection, launched: Launched, graceMs: number): Promise<void> {
   const gone = (ms: number): Promise<boolean> =>
     Promise.race([launched.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
   if (launched.child.exitCode === null && launched.child.signalCode === null) {
     await connection.unary('module', 'Shutdown', { graceMs }, { deadlineMs: graceMs }).catch(() => undefined);
     if (!(await gone(graceMs))) {
-      launched.child.kill('SIGTERM');
+      launched.kill('SIGTERM');
       if (!(await gone(2000))) {
-        launched.child.kill('SIGKILL');
+        launched.kill('SIGKILL');
         await launched.exited;
       }
     }
@@ -186,7 +190,7 @@ export async function startModule(opts: StartOptions): Promise<StartedModule> {
     return new StartedModule(configured, launched);
   } catch (err) {
     connection.close();
-    launched.child.kill('SIGKILL');
+    launched.kill('SIGKILL');
     throw err;
   }
 }

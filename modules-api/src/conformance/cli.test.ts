@@ -19,6 +19,7 @@ beforeAll(() => {
   good = bundleFixture('good-isolator', dir);
   sloppy = bundleFixture('sloppy-isolator', dir);
   brokenAllocator = bundleFixture('broken-allocator', dir);
+  bundleFixture('good-hook', dir); // run by its file name, relative to dir
   fs.writeFileSync(path.join(dir, 'plain-file'), 'not a program\n');
   fs.mkdirSync(path.join(dir, 'empty-dir'));
 });
@@ -35,9 +36,8 @@ async function run(argv: string[]): Promise<{ code: number; stdout: string; stde
 
 describe('tessera-conformance arguments', () => {
   const cases: [string, string[], string | RegExp][] = [
-    ['no --kind', ['good-isolator.js'], '--kind is required (covered: isolator, allocator)'],
-    ['a kind without checks yet', ['--kind', 'hook', 'good-isolator.js'], 'not yet covered by the conformance kit: hook; covered: isolator, allocator'],
-    ['an unknown kind', ['--kind', 'gpu', 'good-isolator.js'], /unknown kind "gpu": the kinds of ABI v1 are isolator, containerizer, .*; covered by the conformance kit: isolator, allocator$/],
+    ['no --kind', ['good-isolator.js'], '--kind is required: the kind the module implements, e.g. --kind isolator'],
+    ['an unknown kind', ['--kind', 'gpu', 'good-isolator.js'], /unknown kind "gpu": the kinds of ABI v1 are isolator, containerizer, .*; kind-specific checks exist for isolator, allocator$/],
     ['no module', ['--kind', 'isolator'], '<module> is missing: give the built module file, --command "<program> [args...]" or -- <program> [args...]'],
     ['a missing file', ['--kind', 'isolator', 'nope.js'], /<module>: no such file ".*nope\.js": give the path of the built module/],
     ['a directory without tessera.module', ['--kind', 'isolator', 'empty-dir'], /"[^"]*empty-dir" is a directory without a package.json naming "tessera"/],
@@ -122,10 +122,23 @@ describe('tessera-conformance reports', () => {
     expect(lines[lines.length - 1]).toMatch(/^14 checks: 10 passed, 0 failed, 4 skipped in \d+ ms — good-isolator 1\.0\.0 conforms to the isolator ABI$/);
   });
 
+  it('runs the common checks for a kind without kind-specific checks, exiting 0 when they pass and 1 when one fails', async () => {
+    const ok = await run(['--kind', 'hook', 'good-hook.js']);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^PASS {2}start: .*\n(.*\n)*PASS {2}get-info: .*\n(.*\n)*PASS {2}token: /m);
+    expect(ok.stdout).toMatch(/^SKIP {2}kind-checks: the hook-specific checks .*\n {6}not covered: this kit \(covered: isolator, allocator\) has no hook-specific checks yet/m);
+    expect(ok.stdout.trimEnd().split('\n').pop()).toMatch(/^4 checks: 3 passed, 0 failed, 1 skipped in \d+ ms — good-hook 1\.0\.0 passes the common checks; its hook-specific behaviour is not checked by this kit yet$/);
+
+    const bad = await run(['--kind', 'hook', '--parameters', '{"limit": 0}', 'good-hook.js']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('--parameters/limit (parameter "limit"): must be >= 1');
+  });
+
   it('passes --parameters to Configure: a module without a schema refuses them, failing the start', async () => {
     const { code, stdout } = await run(['--kind', 'isolator', '--parameters', '{"limit": 3}', '--command', `"${process.execPath}" ${good}`]);
     expect(code).toBe(1);
-    expect(stdout).toMatch(/^FAIL {2}start: .*\n {6}TSR_PARAMETERS_INVALID: .*takes no parameters, but modules.json gives limit\. The kit sends what --parameters or --parameters-file give/m);
+    expect(stdout).toMatch(/^FAIL {2}start: .*\n {6}TSR_PARAMETERS_INVALID: .*takes no parameters, but modules.json gives limit\. The kit checks what --parameters or --parameters-file give/m);
   });
 
   it('runs as the bundled bin (npm link layout) and exits when done', () => {
@@ -148,8 +161,12 @@ describe('tessera-conformance reports', () => {
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/14 checks: 14 passed, 0 failed, 0 skipped/);
 
-    const bad = spawnSync(process.execPath, [bin, '--kind', 'detector', good], { encoding: 'utf8', timeout: 60_000 });
+    const wrongKind = spawnSync(process.execPath, [bin, '--kind', 'detector', good], { encoding: 'utf8', timeout: 60_000 });
+    expect(wrongKind.status).toBe(1);
+    expect(wrongKind.stdout).toMatch(/^FAIL {2}start: .*\n {6}TSR_ABI_KIND_MISSING: /m);
+
+    const bad = spawnSync(process.execPath, [bin, '--kind', 'gpu', good], { encoding: 'utf8', timeout: 60_000 });
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain('not yet covered by the conformance kit: detector; covered: isolator, allocator\n');
+    expect(bad.stderr).toContain('unknown kind "gpu"');
   });
 });

@@ -1,8 +1,10 @@
 // `tessera-conformance`: the conformance kit from the command line, for module authors and their CI.
-// Exit status: 0 when every check passed (skips allowed), 1 when any failed, 2 for bad arguments.
+// Exit status: 0 when every check passed (skips allowed), 1 when any failed, 2 for bad arguments. For a
+// kind without kind-specific checks, the status is that of the common checks (start, get-info, token).
 import fs from 'node:fs';
 import path from 'node:path';
-import { COVERED_KINDS, DEFAULT_TIMEOUT_MS, notCovered, runConformance, type ModuleCommand } from './index';
+import { isKind } from '../kinds';
+import { COVERED_KINDS, DEFAULT_TIMEOUT_MS, unknownKind, runConformance, type ModuleCommand } from './index';
 import { renderHeader, renderJunit, renderResult, renderSummary } from './report';
 
 /** USAGE is printed with every argument error and for --help. */
@@ -10,14 +12,16 @@ export const USAGE = `usage: tessera-conformance --kind <kind> [options] <module
        tessera-conformance --kind <kind> [options] --command "<program> [args...]"
        tessera-conformance --kind <kind> [options] -- <program> [args...]
 options:
-  --kind <kind>              the kind to check the module as (covered: ${COVERED_KINDS.join(', ')})
+  --kind <kind>              the kind to check the module as: every kind gets the common checks (start,
+                             get-info, token); ${COVERED_KINDS.join(', ')} also get checks of their calls
   --parameters '<json>'      parameters sent at Configure, as "parameters" of a modules.json entry
   --parameters-file <path>   the same, read from a JSON file
   --timeout <ms>             bound on the module's start and on each call (default ${DEFAULT_TIMEOUT_MS})
   --json                     print the report as JSON instead of text
   --junit <file>             also write the report as JUnit XML to <file>
   -h, --help                 print this help
-A package dir is resolved through "tessera.module" in its package.json; a .js file runs with node.`;
+A package dir is resolved through "tessera.module" in its package.json; a .js file runs with node.
+Exit status: 0 when no check failed (skips allowed), 1 when one failed, 2 for bad arguments.`;
 
 /** CliIo is where the CLI writes; tests capture it. */
 export interface CliIo {
@@ -106,8 +110,8 @@ function parseArgs(argv: string[], cwd: string): CliArgs {
   }
 
   const kind = values['--kind'];
-  if (!kind) throw new UsageError(`--kind is required (covered: ${COVERED_KINDS.join(', ')})`);
-  if (!(COVERED_KINDS as readonly string[]).includes(kind)) throw new UsageError(notCovered(kind));
+  if (!kind) throw new UsageError(`--kind is required: the kind the module implements, e.g. --kind ${COVERED_KINDS[0]}`);
+  if (!isKind(kind)) throw new UsageError(unknownKind(kind));
 
   const given = [positional.length > 0, values['--command'] !== undefined, rest !== undefined].filter(Boolean).length;
   if (given === 0) throw new UsageError('<module> is missing: give the built module file, --command "<program> [args...]" or -- <program> [args...]');

@@ -145,7 +145,4 @@ describe('isolator conformance', () => {
     expect(report.module).toEqual({ command: process.execPath, args: [garbage] });
   });
 
-  it('refuses a kind it has no checks for', async () => {
-    await expect(runConformance({ kind: 'hook', module: node(good) })).rejects.toThrow('not yet covered by the conformance kit: hook; covered: isolator, allocator');
-  });
 });

@@ -6,6 +6,7 @@ import { TesseraError } from '../errors';
 import type { Kind } from '../kinds';
 import { makeRuntimeDir } from '../client/launch';
 import { SUPPORTED_ABI, startModule, type StartedModule } from '../client/start';
+import { validateParameters } from '../client/parameters';
 import { CheckFailed, type Check } from './runner';
 
 /** ModuleCommand says how to start the module under test. */
@@ -57,6 +58,9 @@ export class ModuleSession {
         core: { version: CORE_VERSION, abi: SUPPORTED_ABI },
         kinds: [kind],
         parameters,
+        // The core's rules exactly (schema drafts, defaults filled in, a schema that must compile), so
+        // parameters the kit accepts are parameters the core accepts.
+        validateParameters: (schema, params, info) => validateParameters(schema, params, info, '--parameters'),
         onLine: (stream, line) => this.keep(stream, line),
       });
     } catch (err) {
@@ -168,7 +172,9 @@ function startHint(code: string, kind: Kind): string {
     case 'TSR_ABI_KIND_MISSING':
       return `. The conformance kit was asked to check kind ${kind}: pass the --kind the module implements.`;
     case 'TSR_PARAMETERS_INVALID':
-      return '. The kit sends what --parameters or --parameters-file give, as "parameters" of a modules.json entry: make them fit the module\'s parameters schema.';
+      return '. The kit checks what --parameters or --parameters-file give (no option: {}) against the module\'s parameters schema, as the core checks "parameters" of a modules.json entry: make them fit the schema, or fix the schema if they should.';
+    case 'TSR_BAD_MODULE_INFO':
+      return '. The core refuses a module whose GetInfo answer is unusable, so no operator could load it: fix what the message names.';
     case 'TSR_MODULE_SPAWN_FAILED':
       return '. Check the path to the module (a built .js file, or an executable).';
     default:

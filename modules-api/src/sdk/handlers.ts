@@ -126,7 +126,9 @@ export interface ModuleDefinition<P = Record<string, unknown>> {
   parameters?: Record<string, unknown>;
   /**
    * abi narrows the ABI range accepted per kind (default `^<major>.0.0` of the SDK): a module that needs
-   * a call added in 1.3 says `{ isolator: '^1.3.0' }`.
+   * what ABI 1.1 added (allocator input batches) says `{ allocator: '^1.1.0' }`. The range must accept a
+   * version at or below the SDK's own `ABI_VERSION`, since negotiation never goes above it:
+   * `serve()` refuses one that does not (a module needing ABI 1.3 is built with modules-api 1.3 or later).
    */
   abi?: Partial<Record<string, string>>;
   /** configure is called once with the operator's parameters before any kind call. */

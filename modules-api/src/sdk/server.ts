@@ -1,11 +1,12 @@
 // The gRPC server inside a module process: Module, Health and the kind services, with the token check,
 // the "configure first" rule, deadlines turned into AbortSignals, and errors turned into coded statuses.
 import * as grpc from '@grpc/grpc-js';
-import { satisfies, valid, validRange } from 'semver';
+import { minVersion, satisfies, valid, validRange } from 'semver';
 import { ABI_VERSION, SDK_NAME, TOKEN_METADATA } from '../version';
 import { TesseraError } from '../errors';
 import { KIND_SPECS, KINDS, capabilitiesOf, missingHandlers, type Kind, type MethodSpec } from '../kinds';
-import { serviceDefinition } from '../internal/codec';
+import { compareAbi, serviceDefinition } from '../internal/codec';
+import { describeVersions, negotiableVersions } from '../client/negotiate';
 import type * as T from '../generated/types';
 import { inputsOf } from './inputs';
 import type { CallContext, Logger, ModuleDefinition } from './handlers';
@@ -40,6 +41,7 @@ export function validateDefinition(def: ModuleDefinition<never>): void {
     if (missing.length) problems.push(`${kind}: missing handler(s) ${missing.join(', ')}`);
     const range = def.abi?.[kind];
     if (range !== undefined && !validRange(range)) problems.push(`abi.${kind}: "${range}" is not a semver range`);
+    else if (range !== undefined && !negotiableVersions(range, ABI_VERSION).length) problems.push(unloadableRange(kind, range));
   }
   for (const kind of Object.keys(def.abi ?? {})) {
     if (!kinds.includes(kind as Kind)) problems.push(`abi.${kind}: the module does not implement kind "${kind}"`);
@@ -47,6 +49,19 @@ export function validateDefinition(def: ModuleDefinition<never>): void {
   if (problems.length) {
     throw new TesseraError('TSR_BAD_MODULE_INFO', `module definition ${def.name ?? '?'}: ${problems.join('; ')}`);
   }
+}
+
+// unloadableRange explains an `abi` range that no core could ever negotiate: negotiation picks a version
+// inside the range and at or below the ABI this SDK was built against, and the range allows none.
+function unloadableRange(kind: Kind, range: string): string {
+  const ok = negotiableVersions(`^${ABI_VERSION.split('.')[0]}.0.0`, ABI_VERSION);
+  const needs = minVersion(range);
+  const sdk = needs && compareAbi(needs.version, ABI_VERSION) > 0 ? `, or build with @tessera/modules-api ${needs.major}.${needs.minor}.0 or later, whose ABI the range asks for` : '';
+  return (
+    `abi.${kind}: "${range}" accepts no ABI version this build can speak, so no core would load it: negotiation never goes above ` +
+    `the ABI the SDK was built against (${ABI_VERSION}). Give a range that includes ${ABI_VERSION} or lies below it ` +
+    `(it must accept one of ${describeVersions(ok)}, e.g. "^${ABI_VERSION}")${sdk}`
+  );
 }
 
 /**
