@@ -73,7 +73,7 @@ export function makeView(workDir: string): TestView {
       hostname: 'agent-host',
       ip: '127.0.0.1',
       port: 5051,
-      resources: [scalar('cpus', 4), scalar('mem', 8192), scalar('disk', 10000), { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 31000, end: 32000 }] } }],
+      resources: [scalar('cpus', 4), scalar('mem', 8192), scalar('disk', 10000), { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 31000, end: 32000 }] } }, { ...scalar('mem', 512), reservations: [{ type: 'STATIC', role: 'ops' }] }],
       attributes: [{ name: 'rack', type: 'TEXT', text: { value: 'r1' } }, { name: 'level', type: 'SCALAR', scalar: { value: 3 } }],
       master: 'master-host:5050',
       registered: true,

@@ -38,6 +38,9 @@ import { TaskManager } from './tasks';
 /** AGENT_CAPABILITIES are what this agent tells the master it can do (Mesos agent capabilities). */
 export const AGENT_CAPABILITIES = ['MULTI_ROLE', 'HIERARCHICAL_ROLE', 'RESERVATION_REFINEMENT'];
 
+/** How often an unreachable master is logged as a warning (every attempt is at debug level). */
+const UNREACHABLE_WARN_EVERY_MS = 30_000;
+
 /** AgentOptions configure an {@link Agent}; runAgent (run-agent.ts) builds them from flags. */
 export interface AgentOptions {
   /** master is `host:port`. */
@@ -86,6 +89,8 @@ export class Agent implements AgentView {
   private readonly startTime = Date.now() / 1000;
   private agentId: string | undefined;
   private link: AgentLinkClient | undefined;
+  /** While the master cannot be reached: since when, when that was last logged, how many tries. */
+  private unreachable: { since: number; warnedAt: number; attempts: number } | undefined;
   private registeredNow = false;
   private stopped = false;
   private endpoint = { ip: '127.0.0.1', port: 0 };
@@ -277,16 +282,32 @@ export class Agent implements AgentView {
     const client = new AgentLinkClient({ ...this.opts.link, log: this.log.child('master-link'), onMessage: (msg) => this.link === client && this.onMessage(msg) });
     this.link = client;
     client.on('connected', () => {
-      if (this.link === client) this.register(client);
+      if (this.link !== client) return;
+      if (this.unreachable) this.log.info(`reached the master ${this.opts.master} after ${Math.round((Date.now() - this.unreachable.since) / 1000)} s`);
+      this.unreachable = undefined;
+      this.register(client);
     });
     client.on('disconnected', ({ wasConnected, error, retryInMs }) => {
       if (this.link !== client) return;
       if (wasConnected) this.log.warn(`lost the master ${this.opts.master}${error ? `: ${error.message}` : ''}; reconnecting`);
-      else this.log.debug(`master ${this.opts.master} not reachable${error ? `: ${error.message}` : ''}; retrying in ${retryInMs} ms`);
+      else this.masterUnreachable(error, retryInMs);
       this.registeredNow = false;
       clearTimeout(this.pingTimer);
     });
     client.connect(this.opts.master);
+  }
+
+  // A master that cannot be reached is a warning at once and then every 30 s (with how long and how often),
+  // so that an agent pointed at the wrong --master says so instead of waiting in silence.
+  private masterUnreachable(error: Error | undefined, retryInMs: number | undefined): void {
+    const now = Date.now();
+    const u = (this.unreachable ??= { since: now, warnedAt: 0, attempts: 0 });
+    u.attempts++;
+    const why = error ? `: ${error.message}` : '';
+    if (now - u.warnedAt < UNREACHABLE_WARN_EVERY_MS) return this.log.debug(`master ${this.opts.master} not reachable${why}; retrying in ${retryInMs} ms`);
+    u.warnedAt = now;
+    const since = u.attempts > 1 ? ` (${u.attempts} attempts over ${Math.round((now - u.since) / 1000)} s)` : '';
+    this.log.warn(`cannot reach the master ${this.opts.master}${since}${why}; still trying: check --master and that the master runs there`);
   }
 
   // A new link: the old stream is dropped (as when the master stopped answering).

@@ -137,7 +137,7 @@ export function legacyAgentState(view: AgentView): Record<string, unknown> {
     capabilities: ['MULTI_ROLE', 'HIERARCHICAL_ROLE', 'RESERVATION_REFINEMENT'],
     resources: flattenResources(id.resources),
     unreserved_resources: flattenResources(id.resources.filter((r) => !r.reservations?.length && (r.role ?? '*') === '*')),
-    reserved_resources: {},
+    reserved_resources: reservedByRole(id.resources),
     used_resources: flattenResources(used.toList()),
     attributes: attributesJson(id.attributes),
     master_hostname: masterHost,
@@ -231,4 +231,14 @@ export function getMetrics(view: AgentView): PlainMessage {
       .filter(([, value]) => Number.isFinite(value))
       .map(([name, value]) => ({ name, value })),
   };
+}
+
+/** reservedByRole is Mesos's `reserved_resources`: each role's reserved resources, flattened. */
+function reservedByRole(resources: readonly Resource[]): Record<string, Record<string, unknown>> {
+  const byRole = new Map<string, Resource[]>();
+  for (const r of resources) {
+    const role = r.reservations?.length ? r.reservations[r.reservations.length - 1].role : r.role !== undefined && r.role !== '*' ? r.role : undefined;
+    if (role !== undefined) byRole.set(role, [...(byRole.get(role) ?? []), r]);
+  }
+  return Object.fromEntries([...byRole].map(([role, rs]) => [role, flattenResources(rs)]));
 }
