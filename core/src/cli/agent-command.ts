@@ -51,7 +51,8 @@ export async function agentCommand(argv: string[], out: (s: string) => void, log
   }
   const { values: v, positional, effective, sources } = parseFlags(argv, AGENT_FLAGS);
   if (positional.length) throw new TesseraError('TSR_FLAG_INVALID', `tessera agent takes no arguments, got '${positional.join(' ')}': flags are --name=value`);
-  const master = v.master as string | undefined;
+  // `http://host:5050/` is taken as host:5050, as `tessera run` takes it (the master's URL is what operators copy).
+  const master = (v.master as string | undefined)?.replace(/^http:\/\//, '').replace(/\/+$/, '');
   if (!master) throw new TesseraError('TSR_FLAG_INVALID', 'flag --master is required: the master\'s HOST:PORT, e.g. --master=127.0.0.1:5050');
   if (!/^[^\s:]+:\d{1,5}$/.test(master) && !/^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(master)) {
     throw new TesseraError('TSR_FLAG_INVALID', `${sources.master} '${master}': must be HOST:PORT, e.g. 127.0.0.1:5050 (ZooKeeper and etcd URLs need a detector module, which this agent does not take yet)`);
