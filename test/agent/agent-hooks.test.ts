@@ -154,7 +154,7 @@ describe('agent hooks', () => {
   }, 60_000);
 
   it('an environment a task cannot have is the hook\'s failure, not the framework\'s: it follows the hook\'s onError and names the module', async () => {
-    const badEnv = { 'APP-VERSION': '1' };
+    const badEnv = { 'A=B': '1' };
     const ignoring = await agentWith(
       (d) => [
         hook('bad-env', 'agentExecutorEnvironmentDecorator', path.join(d, 'bad.jsonl'), { parameters: { variables: badEnv }, onError: 'ignore' }),
@@ -166,7 +166,7 @@ describe('agent hooks', () => {
     await fw.launch(ignoring.agentId, [{ id: 'kept', cmd: 'echo "good=$GOOD"' }]);
     await statusOf(fw, 'kept', 'TASK_FINISHED');
     expect(ignoring.agent.output).toMatch(
-      /agent hook module 'bad-env' failed on task kept of framework \S+ \(AgentExecutorEnvironmentDecorator\): TSR_HANDLER_FAILED: the module answered an environment the task cannot have: environment variable name "APP-VERSION" is not a valid shell name.*; the environment stays as it was \(its onError is "ignore"\)/,
+      /agent hook module 'bad-env' failed on task kept of framework \S+ \(AgentExecutorEnvironmentDecorator\): TSR_HANDLER_FAILED: the module answered an environment the task cannot have: environment variable name "A=B" cannot be in an environment.*; the environment stays as it was \(its onError is "ignore"\)/,
     );
     const task = await agentTask(ignoring.agent, 'kept');
     const stdout = await getJson(ignoring.agent.address, `/files/read?path=${encodeURIComponent(`${task!.executor.directory}/stdout`)}&offset=0`);
@@ -176,7 +176,7 @@ describe('agent hooks', () => {
     await fw.launch(failing.agentId, [{ id: 'refused', cmd: 'echo never' }]);
     const failed = await statusOf(fw, 'refused', 'TASK_FAILED');
     expect(failed.reason).toBe('REASON_CONTAINER_LAUNCH_FAILED');
-    expect(failed.message).toMatch(/^agent hook module 'bad-env' failed on task refused .*"APP-VERSION" is not a valid shell name.*The task was not launched because the module's "onError" is "fail"/);
+    expect(failed.message).toMatch(/^agent hook module 'bad-env' failed on task refused .*"A=B" cannot be in an environment.*The task was not launched because the module's "onError" is "fail"/);
   }, 90_000);
 
   it('onError "fail": a failing post-fetch hook fails the launch naming the module; the command never runs', async () => {

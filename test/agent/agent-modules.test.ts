@@ -74,15 +74,19 @@ describe('agent with an isolator module', () => {
     const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'agent', ...args], { encoding: 'utf8', timeout: 30_000 });
     const noMaster = run('--work_dir=/tmp/x');
     expect(noMaster.status).toBe(2);
-    expect(noMaster.stdout).toMatch(/--master is required/);
+    expect(noMaster.stderr).toMatch(/--master is required/);
     const badResources = run(`--master=${master.address}`, '--work_dir=/tmp/x', '--resources=cpus=4');
     expect(badResources.status).toBe(2);
-    expect(badResources.stdout).toMatch(/flag --resources: "cpus=4"/);
+    expect(badResources.stderr).toMatch(/flag --resources: "cpus=4"/);
     const badRecover = run(`--master=${master.address}`, '--work_dir=/tmp/x', '--recover=sometimes');
     expect(badRecover.status).toBe(2);
-    expect(badRecover.stdout).toMatch(/--recover 'sometimes'/);
+    expect(badRecover.stderr).toMatch(/--recover 'sometimes'/);
     const badGrace = run(`--master=${master.address}`, '--work_dir=/tmp/x', '--executor_shutdown_grace_period=soon');
     expect(badGrace.status).toBe(2);
-    expect(badGrace.stdout).toMatch(/executor_shutdown_grace_period/);
+    expect(badGrace.stderr).toMatch(/executor_shutdown_grace_period/);
+    // A value from the environment is named as such.
+    const fromEnv = spawnSync(process.execPath, [CLI, 'agent', '--work_dir=/tmp/x'], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, TESSERA_MASTER: 'zk://h:2181/mesos' } });
+    expect(fromEnv.status).toBe(2);
+    expect(fromEnv.stderr).toContain("error TSR_FLAG_INVALID: environment variable TESSERA_MASTER 'zk://h:2181/mesos': must be HOST:PORT");
   });
 });

@@ -3,7 +3,9 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { startAgentHttp, type AgentHttp } from '../../core/src/agent/http/server';
+import { openInside } from '../../core/src/agent/http/sandbox-path';
 import { createLog } from '../../core/src/log';
 import { decodeProto, encodeProto } from '../../core/src/master/wire';
 import { tempDir } from '../modules/helpers';
@@ -259,5 +261,75 @@ describe('path traversal', () => {
 
   it('still serves after every attempt', async () => {
     expect((await raw('/health')).status).toBe(200);
+  });
+});
+
+describe('a sandbox that changes under the agent (a task swapping a directory for a symlink, a FIFO)', () => {
+  it('checks what it opened, not the path it resolved: a directory swapped for a link to outside is refused (last and intermediate component)', async () => {
+    // What a task's swap between the agent's resolution and its open amounts to: the path the agent
+    // checked now leads through a link to outside, for the file's own name or a directory above it.
+    const realRoot = fs.realpathSync(view.root);
+    const swapped = path.join(sandbox, 'swapped');
+    fs.symlinkSync(outside, swapped);
+    const last = path.join(sandbox, 'swapped-file');
+    fs.symlinkSync(path.join(outside, 'secret'), last);
+    try {
+      expect(await openInside(path.join(swapped, 'secret'), realRoot, 'x')).toMatchObject({ ok: false, status: 403, message: expect.stringMatching(/leads out of the sandboxes/) });
+      expect(await openInside(last, realRoot, 'x')).toMatchObject({ ok: false, status: 403 });
+      expect(await openInside(swapped, realRoot, 'x')).toMatchObject({ ok: false, status: 403 });
+      const ok = await openInside(path.join(sandbox, 'stdout'), realRoot, 'x');
+      expect(ok).toMatchObject({ ok: true, realPath: path.join(fs.realpathSync(sandbox), 'stdout') });
+      if (ok.ok) await ok.close();
+    } finally {
+      fs.rmSync(swapped);
+      fs.rmSync(last);
+    }
+  });
+
+  it('serves nothing outside while a task swaps a directory for a link to outside over and over', async () => {
+    const dir = path.join(sandbox, 'flip');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'secret'), 'inside');
+    fs.symlinkSync(outside, path.join(sandbox, 'flip-link'));
+    // A swapper as a task would run it: renameat2(RENAME_EXCHANGE) swaps the directory and the link at flip, again and again.
+    const swapper = spawn('python3', ['-c', `import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+a, b = sys.argv[1].encode(), (sys.argv[1] + '-link').encode()
+while True:
+    libc.renameat2(-100, a, -100, b, 2)
+`, dir], { stdio: 'ignore' });
+    try {
+      let leaked = 0;
+      let served = 0;
+      for (let round = 0; round < 150; round++) {
+        const answers = await Promise.all(
+          ['read', 'download', 'browse'].flatMap((action) => [0, 1, 2].map(() => raw(`/files/${action}?path=${q(path.join(dir, 'secret'))}&offset=0`))),
+        );
+        for (const r of answers) {
+          if (r.body.toString().includes('TOP-SECRET')) leaked++;
+          if (r.status === 200) served++;
+        }
+      }
+      expect(leaked).toBe(0);
+      expect(served).toBeGreaterThan(0); // the race was run: some requests met the real directory
+    } finally {
+      swapper.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('refuses to read or download a FIFO (400, naming it) without waiting for a writer; the agent keeps serving', async () => {
+    const fifo = path.join(sandbox, 'pipe');
+    require('node:child_process').execFileSync('mkfifo', [fifo]);
+    const started = Date.now();
+    const answers = await Promise.all([...Array(12)].flatMap(() => [raw(`/files/read?path=${q(fifo)}&offset=0`), raw(`/files/download?path=${q(fifo)}`)]));
+    for (const r of answers) {
+      expect(r.status).toBe(400);
+      expect(r.body.toString()).toMatch(new RegExp(`Cannot (read|download) '${fifo}': it is not a regular file \\(it is a FIFO\\)`));
+    }
+    expect((await api({ type: 'READ_FILE', read_file: { path: fifo, offset: 0 } })).status).toBe(400);
+    const listed = JSON.parse((await raw(`/files/browse?path=${q(fifo)}`)).body.toString());
+    expect(listed).toEqual([expect.objectContaining({ path: fifo, mode: 'prw-r--r--' })]);
+    expect((await raw(`/files/read?path=${q(sandbox + '/stdout')}&offset=0`)).status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });

@@ -35,6 +35,30 @@ it('removes the sandbox of a finished task after --gc_delay, and keeps a running
   await fw.teardown();
 }, 60_000);
 
+it('keeps a sandbox for the delay after its task ended, however long the task was quiet before (Mesos counts from the executor\'s end)', async () => {
+  master ??= await startMaster();
+  const workDir = tempDir();
+  dirs.push(workDir);
+  // A --gc_delay that the disk's use shortens to about 2 s, below the task's 3 s without output: counted from
+  // the last output, the sandbox would go at the first sweep after the end.
+  const st = fs.statfsSync(workDir);
+  const room = 0.9 - (1 - st.bavail / st.blocks);
+  if (room < 0.05) return console.log(`skipped: the disk of ${workDir} is too full for --gc_delay to count`);
+  const agent = new AgentProcess({ master: master.address, workDir, resources: 'cpus:1;mem:256;disk:100', flags: [`--gc_delay=${Math.ceil(2 / room)}secs`, '--disk_watch_interval=100ms'] });
+  const agentId = await agent.start();
+  const fw = await Framework.subscribe(master.address);
+  await fw.launch(agentId, [{ id: 'quiet', cmd: 'sleep 3' }]);
+  await fw.sched.update('quiet', 'TASK_FINISHED');
+  const ended = Date.now();
+  const state = await agent.state();
+  const sandbox = state.frameworks.concat(state.completed_frameworks ?? []).flatMap((f: any) => [...f.executors, ...f.completed_executors]).find((e: any) => e.id === 'quiet').directory as string;
+  await new Promise((r) => setTimeout(r, 700)); // several sweeps
+  expect(fs.existsSync(sandbox)).toBe(true);
+  await waitFor(() => !fs.existsSync(sandbox), 15_000, 'the sandbox to be collected after the delay');
+  expect(Date.now() - ended).toBeGreaterThan(1500);
+  await fw.teardown();
+}, 60_000);
+
 it('refuses a --gc_disk_headroom outside 0..1 and a --disk_watch_interval of 0, naming the flag (exit 2)', () => {
   const workDir = tempDir();
   dirs.push(workDir);

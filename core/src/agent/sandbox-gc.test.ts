@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLog } from '../log';
-import { effectiveDelay, runDirectories, SandboxGc } from './sandbox-gc';
+import { effectiveDelay, endMarker, markSandboxEnded, runDirectories, SandboxGc } from './sandbox-gc';
 
 const HOUR = 3600_000;
 
@@ -47,5 +47,21 @@ describe('sandbox gc', () => {
     const full = new SandboxGc({ root, delayMs: 7 * 24 * HOUR, headroom: 0.1, diskUsage: () => 0.95, inUse: () => new Set([live]), log: createLog({ level: 'error' }), now: () => now });
     expect((await full.sweep()).removed).toEqual([recent]);
     expect(fs.existsSync(live)).toBe(true);
+  });
+
+  it('counts the delay from when the container ended (its end marker), not from the task\'s last output', async () => {
+    const quiet = run('F4', 'quiet', 'c5', 10 * HOUR); // printed nothing for 10 hours, then ended an hour ago
+    markSandboxEnded(quiet, now - 1 * HOUR);
+    const ended = run('F4', 'ended', 'c6', 10 * HOUR); // ended 10 hours ago
+    markSandboxEnded(ended, now - 10 * HOUR);
+    const inUse = () => new Set(runDirectories(root).filter((d) => !d.includes('F4'))); // the earlier test's
+    const gc = new SandboxGc({ root, delayMs: 5 * HOUR, headroom: 0, diskUsage: () => 0, inUse, log: createLog({ level: 'error' }), now: () => now });
+    expect((await gc.sweep()).removed).toEqual([ended]);
+    expect(fs.existsSync(quiet) && fs.existsSync(endMarker(quiet))).toBe(true);
+    expect(fs.existsSync(endMarker(ended))).toBe(false);
+    expect(fs.existsSync(path.join(root, 'A-S0', 'frameworks', 'F4', 'executors', 'ended'))).toBe(false); // marker gone too, so the emptied dirs went
+    // The disk filling up still shortens it, as Mesos.
+    const full = new SandboxGc({ root, delayMs: 5 * HOUR, headroom: 0.1, diskUsage: () => 0.9, inUse, log: createLog({ level: 'error' }), now: () => now });
+    expect((await full.sweep()).removed).toEqual([quiet]);
   });
 });

@@ -7,9 +7,13 @@
  *
  * so at 90% usage with the default headroom of 0.1, completed sandboxes go at the next sweep. A sweep
  * runs every `disk_watch_interval`. A sandbox is completed when no task the agent still holds (running,
- * or terminal with an update not yet acknowledged) uses it; its age is that of the newest of the run
- * directory, `stdout` and `stderr` (the task's last output), so no bookkeeping has to survive a restart.
- * Executor and framework directories left empty go with their last sandbox.
+ * or terminal with an update not yet acknowledged) uses it. Its age counts, as Mesos's schedule does,
+ * from when its container ended: the agent records that moment as the mtime of an end marker next to
+ * the sandbox (`runs/<container>.ended`, in the agent's own directory: a task cannot change it), so it
+ * survives restarts. A task quiet for longer than the delay keeps its sandbox for the whole delay after
+ * it ends. Sandboxes without a marker (left by older agents) are aged by their newest of the run
+ * directory, `stdout` and `stderr`. Executor and framework directories left empty go with their last
+ * sandbox.
  *
  * ```ts
  * const gc = new SandboxGc({ root: agent.sandboxRoot(), delayMs: 7 * 86_400_000, headroom: 0.1, inUse: () => liveSandboxes, log });
@@ -81,6 +85,7 @@ export class SandboxGc {
         if (inUse.has(run) || now - lastActivity(run) < delayMs) continue;
         try {
           await fs.promises.rm(run, { recursive: true, force: true });
+          await fs.promises.rm(endMarker(run), { force: true });
           removed.push(run);
           removeEmptyParents(run, this.opts.root);
         } catch (err) {
@@ -127,8 +132,37 @@ export function runDirectories(root: string): string[] {
   return out;
 }
 
-// The newest mtime of the run directory and its stdout/stderr: when the task was last heard of.
+/** endMarker is the file whose mtime says when the container of sandbox `run` ended. */
+export function endMarker(run: string): string {
+  return `${run}.ended`;
+}
+
+/**
+ * markSandboxEnded records that the container of sandbox `run` ended now (or at `at`, ms). Best effort: a
+ * sandbox that is gone needs no marker. Written without following a link (the runs/ directory is the
+ * agent's, but it costs nothing).
+ */
+export function markSandboxEnded(run: string, at = Date.now()): void {
+  if (!fs.existsSync(run)) return;
+  try {
+    const fd = fs.openSync(endMarker(run), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644);
+    try {
+      fs.futimesSync(fd, new Date(at), new Date(at));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // a read-only or vanished work dir: the sandbox is then aged by its files
+  }
+}
+
+// When the sandbox's container ended (its end marker), else the newest mtime of the run directory and its stdout/stderr.
 function lastActivity(run: string): number {
+  try {
+    return fs.statSync(endMarker(run)).mtimeMs;
+  } catch {
+    // no marker: an older agent's sandbox
+  }
   let newest = 0;
   for (const p of [run, path.join(run, 'stdout'), path.join(run, 'stderr')]) {
     try {

@@ -109,3 +109,65 @@ describe('TaskManager and task id reuse', () => {
     }
   });
 });
+
+describe('TaskManager and what it refuses before TASK_STARTING', () => {
+  async function statesOf(info: Record<string, unknown>): Promise<{ states: string[]; last: StatusUpdate['status']; launched: number }> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-tasks-'));
+    const sent: StatusUpdate[] = [];
+    const cp = Checkpoint.open({ dir, log });
+    const sum = new StatusUpdateManager({ checkpoint: cp, send: (u) => (sent.push(u), true), log });
+    let launched = 0;
+    const counting = { ...containerizer, launch: async () => (launched++, {}) } as unknown as Containerizer;
+    try {
+      const tasks = new TaskManager({ containerizer: counting, checkpoint: cp, sum, workDir: dir, agentId: () => 'A', defaultGraceMs: 1000, log });
+      tasks.run({ user: 'u', name: 'f', id: { value: 'F' } }, { name: 't', task_id: { value: 't1' }, agent_id: { value: 'A' }, command: { value: 'true' }, ...info } as never);
+      for (let i = 0; i < 100 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 30));
+      return { states: sent.map((u) => u.status.state), last: sent[sent.length - 1]?.status, launched };
+    } finally {
+      sum.close();
+      cp.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('fails a task that asks for a container image (Docker, or a MESOS image) with TASK_FAILED, without a sandbox or container', async () => {
+    const docker = await statesOf({ container: { type: 'DOCKER', docker: { image: 'busybox:1.36' } } });
+    expect(docker).toMatchObject({ states: ['TASK_FAILED'], launched: 0 });
+    expect(docker.last).toMatchObject({ reason: 'REASON_CONTAINER_LAUNCH_FAILED', source: 'SOURCE_AGENT', message: expect.stringMatching(/asks for a Docker container \(image "busybox:1.36"\).*this agent runs no container images/) });
+    const image = await statesOf({ container: { type: 'MESOS', mesos: { image: { type: 'DOCKER', docker: { name: 'alpine' } } } } });
+    expect(image).toMatchObject({ states: ['TASK_FAILED'], launched: 0 });
+    expect(image.last.message).toMatch(/asks for a container image \(container\.mesos\.image: DOCKER "alpine"\), but this agent runs no container images/);
+    // MESOS without an image (volumes only) runs.
+    expect((await statesOf({ container: { type: 'MESOS', volumes: [] } })).launched).toBe(1);
+  });
+
+  it('refuses (TASK_ERROR) only environment names no environment can hold, before TASK_STARTING; others launch', async () => {
+    const bad = await statesOf({ command: { value: 'true', environment: { variables: [{ name: 'A=B', value: '1' }] } } });
+    expect(bad).toMatchObject({ states: ['TASK_ERROR'], launched: 0 });
+    expect(bad.last).toMatchObject({ reason: 'REASON_TASK_INVALID', message: expect.stringContaining(`environment variable name "A=B" cannot be in an environment: it contains '='`) });
+    expect((await statesOf({ command: { value: 'true', environment: { variables: [{ name: 'spring.profiles', value: 'dev' }, { name: 'APP-VERSION', value: '1' }] } } })).launched).toBe(1);
+  });
+});
+
+describe('TaskManager and repeated kills', () => {
+  it('hands a repeated kill\'s own kill policy to the containerizer (which brings the SIGKILL forward when it is shorter)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-tasks-'));
+    const cp = Checkpoint.open({ dir, log });
+    const sum = new StatusUpdateManager({ checkpoint: cp, send: () => true, log });
+    const kills: number[] = [];
+    const recording = { ...containerizer, launch: async () => ({}), kill: async (_id: string, o: { gracePeriodMs: number }) => void kills.push(o.gracePeriodMs) } as unknown as Containerizer;
+    try {
+      const tasks = new TaskManager({ containerizer: recording, checkpoint: cp, sum, workDir: dir, agentId: () => 'A', defaultGraceMs: 5000, log });
+      tasks.run({ user: 'u', name: 'f', id: { value: 'F' } }, { name: 't', task_id: { value: 't1' }, agent_id: { value: 'A' }, command: { value: 'sleep 100' }, kill_policy: { grace_period: { nanoseconds: 60e9 } } });
+      for (let i = 0; i < 100 && cp.state.tasks.get(taskKey('F', 't1'))?.state !== 'TASK_RUNNING'; i++) await new Promise((r) => setTimeout(r, 10));
+      tasks.kill('F', 't1');
+      tasks.kill('F', 't1', { grace_period: { nanoseconds: 1e9 } });
+      expect(kills).toEqual([60_000, 1000]);
+    } finally {
+      sum.close();
+      cp.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

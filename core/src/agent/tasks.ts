@@ -33,7 +33,8 @@ import type { CheckpointedContainer, ContainerTermination, Containerizer, Launch
 import { agentUser } from './containerizer/container';
 import type { AgentHooks } from './hooks';
 import type { StatusUpdateManager } from './status-update-manager';
-import { taskOf, taskProblem } from './task-info';
+import { markSandboxEnded } from './sandbox-gc';
+import { containerProblem, taskOf, taskProblem } from './task-info';
 
 /** TaskPhase is where a task is in the agent (see the module comment). */
 export type TaskPhase = 'LAUNCHING' | 'RUNNING' | 'TERMINAL';
@@ -139,6 +140,14 @@ export class TaskManager {
     if (problem) {
       this.opts.checkpoint.lazy({ op: 'task', frameworkId, taskId, containerId: '', sandbox: '', info });
       this.terminal(t, 'TASK_ERROR', 'SOURCE_AGENT', problem, 'REASON_TASK_INVALID');
+      return;
+    }
+    const unsupported = containerProblem(info);
+    if (unsupported) {
+      // Before TASK_STARTING: no sandbox or container is made for a container this agent cannot provide.
+      this.counters.launchErrors++;
+      this.opts.checkpoint.lazy({ op: 'task', frameworkId, taskId, containerId: '', sandbox: '', info });
+      this.terminal(t, 'TASK_FAILED', 'SOURCE_AGENT', unsupported, 'REASON_CONTAINER_LAUNCH_FAILED');
       return;
     }
     t.containerId = randomUUID();
@@ -392,6 +401,8 @@ export class TaskManager {
 
   private terminal(t: AgentTask, state: TaskState, source: StatusSource, message?: string, reason?: string, limitation?: Record<string, unknown>): void {
     t.phase = 'TERMINAL';
+    // The sandbox gc counts --gc_delay from here, as Mesos schedules it when the executor ended.
+    if (t.sandbox) markSandboxEnded(t.sandbox);
     if (state === 'TASK_FINISHED') this.counters.finished++;
     else if (state === 'TASK_KILLED') this.counters.killed++;
     else if (state === 'TASK_LOST') this.counters.lost++;

@@ -41,7 +41,11 @@ abstract class NoopIsolator implements Isolator {
 
 function processes(pid: number | undefined): ProcStat[] {
   if (!pid) return [];
-  return ProcTable.shared().snapshot().containerProcesses(pid);
+  const table = ProcTable.shared();
+  const snap = table.snapshot();
+  // A container started after the cached scan is not in it: scan again rather than report nothing.
+  if (!snap.byPid.has(pid)) return table.snapshot(0).containerProcesses(pid);
+  return snap.containerProcesses(pid);
 }
 
 function counts(procs: ProcStat[]): Abi.ResourceStatistics {

@@ -42,6 +42,10 @@ export class Container {
   kill?: { reason?: string };
   limitation?: Record<string, unknown>;
   killTimer?: NodeJS.Timeout;
+  /** killDeadline: when the kill's SIGKILL is due (ms since the epoch); a later kill may only bring it forward. */
+  killDeadline?: number;
+  /** treeSeen: processes a kill found in the container's tree (pid -> start time), signalled again later. */
+  readonly treeSeen = new Map<number, number>();
   /** sigkillSent: the containerizer SIGKILLed the group (a shim without a status then died of it). */
   sigkillSent = false;
   /** sigtermSent: kill() sent SIGTERM to the group. */

@@ -26,9 +26,12 @@ import { ExitPoller } from './exit-poller';
 import { fetchUris } from './fetcher';
 import { resolveIsolators, mergeStatistics, ModuleIsolator, type Isolator } from './isolators';
 import { ForkServer, forkServerCanRun } from './fork-server';
-import { blockedDirectory, chownTree, containersDir, groupsOf, installShim, lookupUser, readStatus, removeContainerDir, signalGroup, spawnHeld, writeMeta, writeReleased, type HeldProcess, type ShimExit } from './launcher';
+import { containersDir, installShim, readStatus, removeContainerDir, spawnHeld, writeMeta, writeReleased, writeStatusFileFor, type HeldProcess, type ShimExit } from './launcher';
 import { onPath, planProcess, validateCommand, type IsolatorLaunchInfo } from './launch-info';
 import { isAlive, waitGone } from './proc';
+import { killTree } from './process-tree';
+import { appendSandboxFile, createSandboxOutputs, openSandboxOutput } from './sandbox-files';
+import { agentHome, blockedDirectory, lookupUser, taskGroups, userEnvironment, type TaskUser } from './task-user';
 import { recoverContainers } from './recover';
 import { exitFromStatus, terminationOf, type ExitInfo } from './termination';
 import { Watches } from './watches';
@@ -196,12 +199,13 @@ export class UniversalContainerizer implements Containerizer {
   }
 
   private async start(c: Container): Promise<void> {
-    for (const name of ['stdout', 'stderr']) fs.closeSync(fs.openSync(path.join(c.sandbox, name), 'a'));
+    // stdout and stderr exist (regular files, the agent's) before anything is fetched into the sandbox.
+    createSandboxOutputs(c.sandbox);
     validateCommand(c.task);
     fs.mkdirSync(c.runtimeDir, { recursive: true });
-    const ids = this.userIds(c);
-    const asUser = ids && { name: c.user!, uid: ids.uid, groups: ids.groups };
-    await fetchUris(c.task.command?.uris, c.sandbox, { timeoutMs: this.opts.fetchTimeoutMs, path: this.opts.path, signal: c.launchAbort.signal, ...(asUser && { asUser }) });
+    const user = this.taskUser(c);
+    if (user) createSandboxOutputs(c.sandbox, user);
+    await fetchUris(c.task.command?.uris, c.sandbox, { timeoutMs: this.opts.fetchTimeoutMs, path: this.opts.path, signal: c.launchAbort.signal, ...(user && { asUser: user }) });
     if (this.opts.afterFetch) {
       await this.opts.afterFetch(c.id, c.sandbox).catch((err) => {
         throw launchFailed(TesseraError.wrap(err).message, err);
@@ -227,21 +231,25 @@ export class UniversalContainerizer implements Containerizer {
       sandbox: c.sandbox,
       launchInfos,
       path: this.opts.path,
-      user: ids ? c.user : undefined,
+      user: user ? c.user : undefined,
     });
-    if (ids) chownTree([c.sandbox, c.runtimeDir], ids.uid, ids.gid);
+    // The runtime dir stays the agent's: the task's user gets only the status file its shim writes.
+    if (user) writeStatusFileFor(c.runtimeDir, user.uid, user.gid);
     c.move('ISOLATING');
     const spec = {
       shim: this.shim!,
       containerDir: c.runtimeDir,
       argv: plan.argv,
-      env: ids ? { HOME: ids.home, USER: c.user!, ...plan.env } : plan.env,
+      // As Mesos: the user's USER, LOGNAME and HOME, under the task's own variables.
+      env: { ...(user ? userEnvironment(user.name, user.home) : userEnvironment(agentUser(), agentHome())), ...plan.env },
       cwd: plan.cwd,
       stdout: path.join(c.sandbox, 'stdout'),
       stderr: path.join(c.sandbox, 'stderr'),
-      ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
+      ...(user ? { user } : {}),
     };
-    const viaServer = this.forkServer && !ids && forkServerCanRun(spec.env);
+    const viaServer = this.forkServer && !user && forkServerCanRun(spec.env);
+    // The fork server opens them by path in bash: check them the safe way first (nothing else runs in the sandbox now).
+    if (viaServer) for (const file of [spec.stdout, spec.stderr]) fs.closeSync(openSandboxOutput(file));
     const held = viaServer ? await this.forkServer!.spawn({ ...spec, id: c.id }) : await spawnHeld(spec);
     this.children.set(c.id, held);
     c.pid = held.pid;
@@ -268,15 +276,15 @@ export class UniversalContainerizer implements Containerizer {
     if (c.exitReported) void this.processGone(c, undefined);
   }
 
-  /** userIds resolves the user a container runs as, when it is not the agent's own. */
-  private userIds(c: Container): { uid: number; gid: number; home: string; groups: number[] } | undefined {
+  /** taskUser resolves the user a container runs as, when it is not the agent's own. */
+  private taskUser(c: Container): TaskUser | undefined {
     if (!c.user || c.user === agentUser()) return undefined;
     const ids = lookupUser(c.user);
     if (!ids) throw launchFailed(`user "${c.user}" does not exist on this agent: create it, or launch the task as an existing user`);
     if (process.getuid?.() !== 0) {
       throw launchFailed(`the agent runs as "${agentUser()}" and cannot start a task as "${c.user}": run the agent as root, or launch the task as ${agentUser()}`);
     }
-    const groups = groupsOf(c.user, ids.gid);
+    const groups = taskGroups(c.user, ids.gid);
     for (const target of [c.sandbox, c.runtimeDir]) {
       const blocked = blockedDirectory(target, { uid: ids.uid, groups });
       if (blocked) {
@@ -286,7 +294,7 @@ export class UniversalContainerizer implements Containerizer {
         );
       }
     }
-    return { ...ids, groups };
+    return { ...ids, name: c.user, groups };
   }
 
   /** abortLaunch undoes a failed launch: the held process is killed, prepared isolators cleaned up. */
@@ -294,17 +302,14 @@ export class UniversalContainerizer implements Containerizer {
     if (c.phase === 'PREPARING' || c.phase === 'ISOLATING') c.move('DESTROYING');
     const held = this.children.get(c.id);
     if (held) {
-      signalGroup(held.pid, 'SIGKILL');
+      await killTree(held.pid, held.startTime, 'SIGKILL', c.treeSeen);
       if (held.exited) await Promise.race([held.exited, new Promise((r) => setTimeout(r, 5000).unref())]);
       else await waitGone(held.pid, held.startTime, 5000);
     }
     await this.cleanup(c);
     const f = err.failure;
-    try {
-      fs.appendFileSync(path.join(c.sandbox, 'stderr'), `Failed to launch container: ${f.message}\n`);
-    } catch {
-      // the sandbox is gone or not writable: the task's status still carries the message
-    }
+    // Not through a link or into a FIFO an archive left (the sandbox is gone, or holds no regular stderr: the status still says it).
+    appendSandboxFile(path.join(c.sandbox, 'stderr'), `Failed to launch container: ${f.message}\n`);
     this.finish(c, { state: f.state === 'TASK_KILLED' ? 'TASK_KILLED' : 'TASK_FAILED', reason: f.reason, message: f.message });
     this.log.warn(`container ${c.id} (task ${c.task.task_id.value}) failed to launch: ${f.message}`);
   }
@@ -355,6 +360,8 @@ export class UniversalContainerizer implements Containerizer {
     }
     c.move('DESTROYING');
     clearTimeout(c.killTimer);
+    // What the command left behind goes with it, as Mesos destroys a container whose executor ended.
+    if (c.pid !== undefined) await killTree(c.pid, c.startTime ?? 0, 'SIGKILL', c.treeSeen);
     const status = readStatus(c.runtimeDir);
     let info: ExitInfo;
     if (status?.kind === 'exit') info = exitFromStatus(status.code);
@@ -394,7 +401,7 @@ export class UniversalContainerizer implements Containerizer {
     if (sig === 'SIGKILL') c.sigkillSent = true;
     // a shim killed before it recorded a status reports nothing: watch for its end closely (children of the agent have 'exit')
     if (c.phase === 'RUNNING' && !this.children.get(c.id)?.exited) this.poller.watch(c.pid, c.startTime ?? 0, () => void this.processGone(c, undefined));
-    signalGroup(c.pid, sig);
+    void killTree(c.pid, c.startTime ?? 0, sig, c.treeSeen);
   }
 
   async wait(containerId: string): Promise<ContainerTermination> {
@@ -412,18 +419,30 @@ export class UniversalContainerizer implements Containerizer {
       if (this.finished.has(containerId)) return;
       throw new TesseraError('TSR_CONTAINER_UNKNOWN', `cannot kill container ${containerId}: it is not known to the containerizer`);
     }
+    const graceMs = Math.min(Math.max(0, opts.gracePeriodMs || 0), MAX_TIMER_MS);
     if (!c.kill) {
       c.kill = {};
       c.launchAbort.abort();
       if (c.phase === 'ISOLATING') this.signal(c, 'SIGKILL');
       else if (c.phase === 'RUNNING') {
         this.signal(c, 'SIGTERM');
-        // Node fires a timer longer than 2^31-1 ms at once: a long grace period is capped (~24.8 days), not made zero.
-        c.killTimer = setTimeout(() => this.signal(c, 'SIGKILL'), Math.min(Math.max(0, opts.gracePeriodMs || 0), MAX_TIMER_MS));
-        c.killTimer.unref();
+        this.escalateAt(c, Date.now() + graceMs);
       }
+    } else if (c.phase === 'RUNNING' && c.killDeadline !== undefined && !c.sigkillSent && Date.now() + graceMs < c.killDeadline) {
+      // A kill while one is under way (Mesos's command executor): a shorter grace period, counted from
+      // this kill, brings the SIGKILL forward; a longer one never puts it off (a scheduler's retries are no-ops).
+      this.log.info(`container ${c.id} (task ${c.task.task_id.value}): a new kill with a grace period of ${graceMs} ms brings its SIGKILL forward`);
+      this.escalateAt(c, Date.now() + graceMs);
     }
     await c.done.promise;
+  }
+
+  // escalateAt schedules the kill's SIGKILL (Node fires a timer longer than 2^31-1 ms at once: a long grace period is capped, ~24.8 days).
+  private escalateAt(c: Container, deadline: number): void {
+    clearTimeout(c.killTimer);
+    c.killDeadline = deadline;
+    c.killTimer = setTimeout(() => this.signal(c, 'SIGKILL'), Math.min(Math.max(0, deadline - Date.now()), MAX_TIMER_MS));
+    c.killTimer.unref();
   }
 
   async usage(containerId: string): Promise<MesosStatistics | undefined> {

@@ -6,24 +6,35 @@
  * file executable; `output_file` names it in the sandbox (it must stay inside: no absolute paths, no
  * `..`). Any failure fails the launch with a message naming the URI.
  *
+ * The agent plans the URIs (names, schemes, archive kinds, and a readability check for local files that
+ * gives the common refusal a clear message); the work itself is done by the fetch worker
+ * (fetch-worker.ts), a process of its own that runs as the task's user when that is not the agent's, as
+ * Mesos runs its fetcher, and that never writes through a symbolic link.
+ *
  * ```ts
  * await fetchUris([{ value: 'https://example.com/app.tar.gz' }], sandbox, { timeoutMs: 60_000 });
  * ```
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { CommandInfo } from '../../master/model/mesos';
-import { isInside, resolveLinks } from '../http/sandbox-path';
 import { launchFailed } from './errors';
-import { blockedDirectory } from './launcher';
+import { runFetchWorker, type WorkerUri } from './fetch-worker';
+import { blockedDirectory } from './task-user';
 import { onPath } from './launch-info';
 
 /** CommandUri is one entry of CommandInfo.uris (Mesos wire shape). */
 export type CommandUri = NonNullable<CommandInfo['uris']>[number];
+
+/** FetchUser is the task's user when it is not the agent's: the fetch runs as it, with these groups. */
+export interface FetchUser {
+  name: string;
+  uid: number;
+  gid: number;
+  /** The groups the task runs with (primary and supplementary): the fetch takes the same. */
+  groups: number[];
+}
 
 /** FetchOptions tune the fetcher. */
 export interface FetchOptions {
@@ -31,13 +42,13 @@ export interface FetchOptions {
   timeoutMs?: number;
   /** PATH used to find tar, unzip and python3. */
   path?: string;
-  /** signal aborts downloads (the task was killed during its launch). */
+  /** signal aborts the fetch (the task was killed during its launch). */
   signal?: AbortSignal;
   /**
-   * The task's user when it is not the agent's: local files are fetched only when that user may read
-   * them (Mesos runs its fetcher as the task's user), so a task cannot copy out what it could not read.
+   * The task's user when it is not the agent's: the fetch runs as that user (Mesos runs its fetcher as
+   * the task's user), so a task cannot copy in what it could not read, nor write where it could not.
    */
-  asUser?: { name: string; uid: number; groups: readonly number[] };
+  asUser?: FetchUser;
 }
 
 const ARCHIVES: [RegExp, string[]][] = [
@@ -72,73 +83,40 @@ export function sandboxPath(sandbox: string, name: string): string {
   return full;
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { env, maxBuffer: 1 << 20 }, (err, _stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} failed: ${String(stderr).trim() || err.message}`));
-      else resolve();
-    });
-  });
-}
-
-async function download(url: string, dest: string, timeoutMs: number, abort?: AbortSignal): Promise<void> {
-  let res: Response;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = abort ? AbortSignal.any([timeout, abort]) : timeout;
-  try {
-    res = await fetch(url, { signal, redirect: 'follow' });
-  } catch (err) {
-    const e = err as Error & { cause?: Error };
-    if (abort?.aborted) throw new Error('aborted: the task was killed');
-    if (e.name === 'TimeoutError') throw new Error(`no answer within ${timeoutMs} ms`);
-    throw new Error(e.cause?.message ?? e.message);
-  }
-  if (!res.ok || !res.body) {
-    await res.body?.cancel();
-    throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
-  }
-  await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), fs.createWriteStream(dest), { signal });
-}
-
-async function extract(file: string, sandbox: string, env: NodeJS.ProcessEnv, pathVar: string): Promise<void> {
-  for (const [re, flags] of ARCHIVES) {
-    if (re.test(file)) return run('tar', ['--no-same-owner', '-x', ...flags, '-f', file, '-C', sandbox], env);
-  }
-  if (!/\.zip$/i.test(file)) return;
-  if (onPath('unzip', pathVar)) return run('unzip', ['-o', '-q', file, '-d', sandbox], env);
-  if (onPath('python3', pathVar)) return run('python3', ['-m', 'zipfile', '-e', file, sandbox], env);
+// archiveOf decides how a fetched file is extracted (undefined: it is not).
+function archiveOf(uri: CommandUri, dest: string, pathVar: string): WorkerUri['archive'] {
+  if (uri.extract === false) return undefined;
+  for (const [re, flags] of ARCHIVES) if (re.test(dest)) return { tool: 'tar', flags };
+  if (!/\.zip$/i.test(dest)) return undefined;
+  if (onPath('unzip', pathVar)) return { tool: 'unzip' };
+  if (onPath('python3', pathVar)) return { tool: 'python3' };
   throw new Error('cannot extract a .zip: neither `unzip` nor `python3` is installed on the agent (install unzip)');
 }
 
-/** fetchOne fetches one URI into the sandbox. */
-export async function fetchOne(uri: CommandUri, sandbox: string, opts: FetchOptions = {}): Promise<string> {
-  const pathVar = opts.path ?? process.env.PATH ?? '';
-  const env = { ...process.env, PATH: pathVar };
-  const dest = sandboxPath(sandbox, outputName(uri));
-  // An earlier URI's archive may have left symlinks in the sandbox: never create, write or chmod through
-  // one to a place outside it (the fetcher runs as the agent's user, often root).
-  if (!isInside(await resolveLinks(dest), await fs.promises.realpath(sandbox))) {
-    throw new Error(`${path.relative(sandbox, dest)} leads out of the sandbox through a symbolic link`);
-  }
-  fs.mkdirSync(path.dirname(dest), { recursive: true });
+// planUri checks one URI and says what the worker does with it.
+function planUri(uri: CommandUri, sandbox: string, opts: FetchOptions, pathVar: string): WorkerUri {
+  if (!uri?.value) throw new Error('the URI is empty');
+  const dest = path.relative(sandbox, sandboxPath(sandbox, outputName(uri)));
   const value = uri.value;
-  if (/^https?:\/\//i.test(value)) await download(value, dest, opts.timeoutMs ?? 60_000, opts.signal);
+  let kind: WorkerUri['kind'];
+  let source = value;
+  if (/^https?:\/\//i.test(value)) kind = 'http';
   else if (/^file:\/\//i.test(value) || path.isAbsolute(value)) {
-    const source = value.startsWith('/') ? value : fileURLToPath(value);
+    kind = 'file';
+    source = value.startsWith('/') ? value : fileURLToPath(value);
     if (opts.asUser) checkReadable(source, opts.asUser);
-    await fs.promises.copyFile(source, dest).catch((err: NodeJS.ErrnoException) => {
-      throw new Error(err.code === 'ENOENT' ? `${source} does not exist on the agent` : err.message);
-    });
   } else {
     throw new Error('unsupported URI: give an absolute path, a file:// URL or an http(s):// URL');
   }
-  if (uri.extract !== false) await extract(dest, sandbox, env, pathVar);
-  if (uri.executable) await fs.promises.chmod(dest, 0o755);
-  return dest;
+  return { kind, source, dest, archive: archiveOf(uri, dest, pathVar), ...(uri.executable ? { executable: true } : {}) };
 }
 
-/** checkReadable throws unless `user` may read `source` (search on every directory above it, read on the file itself). */
-function checkReadable(source: string, user: { name: string; uid: number; groups: readonly number[] }): void {
+/**
+ * checkReadable throws unless `user` may read `source` (search on every directory above it, read on the
+ * file itself), with the groups the task has. It only makes the common refusal clear: the worker reads
+ * the file as the user, so the kernel has the last word.
+ */
+function checkReadable(source: string, user: FetchUser): void {
   if (user.uid === 0) return;
   let real: string;
   try {
@@ -154,14 +132,46 @@ function checkReadable(source: string, user: { name: string; uid: number; groups
   if ((st.mode & bit) === 0) throw say(`mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}, owner ${st.uid}:${st.gid}`);
 }
 
+// fetchAll fetches every URI in one worker; a failure is thrown as [index, message].
+async function fetchAll(uris: CommandUri[], sandbox: string, opts: FetchOptions): Promise<void> {
+  const pathVar = opts.path ?? process.env.PATH ?? '';
+  const planned: WorkerUri[] = [];
+  for (const [i, uri] of uris.entries()) {
+    try {
+      planned.push(planUri(uri, sandbox, opts, pathVar));
+    } catch (err) {
+      throw new UriFailure(i, (err as Error).message);
+    }
+  }
+  const r = await runFetchWorker(
+    { sandbox: fs.realpathSync(sandbox), uris: planned, timeoutMs: opts.timeoutMs ?? 60_000, path: pathVar, ...(opts.asUser && { user: opts.asUser }) },
+    opts.signal,
+  );
+  if (!r.ok) throw new UriFailure(r.index, r.message);
+}
+
+class UriFailure extends Error {
+  constructor(
+    readonly index: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** fetchOne fetches one URI into the sandbox (its errors say what failed, without the URI). */
+export async function fetchOne(uri: CommandUri, sandbox: string, opts: FetchOptions = {}): Promise<string> {
+  await fetchAll([uri], sandbox, opts);
+  return sandboxPath(sandbox, outputName(uri));
+}
+
 /** fetchUris fetches every URI in order; the first failure rejects with a LaunchError naming the URI. */
 export async function fetchUris(uris: CommandUri[] | undefined, sandbox: string, opts: FetchOptions = {}): Promise<void> {
-  for (const uri of uris ?? []) {
-    try {
-      if (!uri?.value) throw new Error('the URI is empty');
-      await fetchOne(uri, sandbox, opts);
-    } catch (err) {
-      throw launchFailed(`fetching ${uri?.value ?? '(empty URI)'}: ${(err as Error).message}`, err);
-    }
+  if (!uris?.length) return;
+  try {
+    await fetchAll(uris, sandbox, opts);
+  } catch (err) {
+    if (!(err instanceof UriFailure)) throw launchFailed(`fetching into ${sandbox}: ${(err as Error).message}`, err);
+    throw launchFailed(`fetching ${uris[err.index]?.value || '(empty URI)'}: ${err.message}`, err);
   }
 }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { onPath, planProcess, validateCommand, type PlanInput } from './launch-info';
+import { envNameProblem, onPath, planProcess, validateCommand, type PlanInput } from './launch-info';
 import { LaunchError } from './errors';
 import { outputName, sandboxPath } from './fetcher';
 import type { TaskInfo } from '../../master/model/mesos';
@@ -71,11 +71,22 @@ describe('process plan', () => {
     expect(plan.env.S).toBeUndefined();
   });
 
-  it('refuses environment names a shell cannot pass on', () => {
-    const bad = failure(() => planProcess(input({ task: task({ value: 'x', environment: { variables: [{ name: 'my.var', value: '1' }] } }) })));
-    expect(bad).toEqual({ state: 'TASK_ERROR', reason: 'REASON_TASK_INVALID', message: expect.stringContaining('environment variable name "my.var" is not a valid shell name') });
-    const iso = failure(() => planProcess(input({ launchInfos: [{ isolator: 'gpu', info: { environment: { variables: [{ name: '1X', value: '' }] } } }] })));
-    expect(iso).toMatchObject({ state: 'TASK_FAILED', message: expect.stringMatching(/^isolator module gpu: environment variable name "1X"/) });
+  it('passes any environment name through (around the shell, with env) and refuses only names with = or NUL', () => {
+    const plan = planProcess(input({ path: process.env.PATH, task: task({ shell: false, value: 'printenv', environment: { variables: [{ name: 'spring.profiles', value: 'dev' }, { name: 'APP-VERSION', value: '1.2' }, { name: '1X', value: 'x' }, { name: 'OK', value: 'yes' }] } }) }));
+    expect(plan.env).toMatchObject({ OK: 'yes' });
+    expect(plan.env['spring.profiles']).toBeUndefined();
+    expect(plan.argv).toEqual([expect.stringMatching(/\/env$/), '--', 'spring.profiles=dev', 'APP-VERSION=1.2', '1X=x', 'printenv']);
+    // Through a POSIX shell (dash drops such names from its environment), as the shim runs it: they arrive.
+    const out = spawnSync('/bin/sh', ['-c', 'exec "$@"', 'sh', ...plan.argv], { env: plan.env, encoding: 'utf8' }).stdout;
+    expect(out).toMatch(/^spring\.profiles=dev$/m);
+    expect(out).toMatch(/^APP-VERSION=1\.2$/m);
+    expect(out).toMatch(/^OK=yes$/m);
+    const bad = failure(() => planProcess(input({ task: task({ value: 'x', environment: { variables: [{ name: 'A=B', value: '1' }] } }) })));
+    expect(bad).toEqual({ state: 'TASK_ERROR', reason: 'REASON_TASK_INVALID', message: expect.stringContaining(`environment variable name "A=B" cannot be in an environment: it contains '='`) });
+    const iso = failure(() => planProcess(input({ launchInfos: [{ isolator: 'gpu', info: { environment: { variables: [{ name: 'X\0Y', value: '' }] } } }] })));
+    expect(iso).toMatchObject({ state: 'TASK_FAILED', message: expect.stringMatching(/^isolator module gpu: environment variable name "X\\u0000Y" cannot be in an environment: it contains a NUL byte/) });
+    expect(envNameProblem('spring.profiles')).toBeUndefined();
+    expect(envNameProblem('A=B')).toMatch(/contains '='/);
   });
 
   it('lets one isolator replace the command and set the working directory, not two', () => {

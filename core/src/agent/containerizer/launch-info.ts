@@ -4,8 +4,12 @@
  *
  * - Environment, lowest to highest precedence: PATH and Mesos's MESOS_* variables; each isolator's
  *   `environment` in --isolation order; the task's CommandInfo.environment; each isolator's
- *   `taskEnvironment`. Names must be shell names (a shell drops others): a task with another is
- *   TASK_ERROR, an isolator that returns one fails the launch.
+ *   `taskEnvironment`. Any name goes through as Mesos passes it (`spring.profiles`, `APP-VERSION`)
+ *   except one that no environment can hold: empty (skipped), or with `=` or a NUL byte (a task with one
+ *   is TASK_ERROR, an isolator that returns one fails the launch). A name that is not a shell identifier
+ *   is dropped by POSIX shells (dash) from what they pass on, so such variables are set by `env` just in
+ *   front of the command ({@link ProcessPlan.argv}), after the shim's shell: a `shell: false` command
+ *   gets them; a shell command's own `/bin/sh` may drop them again, as it does under Mesos.
  * - Command: the task's, unless one isolator replaces it (two replacing is refused, as Mesos does).
  *   `shell` (the default) runs `/bin/sh -c value`; `shell: false` runs `value` with `arguments[1..]`
  *   (POSIX sh cannot set argv[0] apart from the program, so arguments[0] is not passed on).
@@ -61,7 +65,9 @@ export interface PlanInput {
 
 /** ProcessPlan is what the shim runs. */
 export interface ProcessPlan {
+  /** The command, with `env -- NAME=value...` in front for variables whose names a shell would drop. */
   argv: string[];
+  /** The variables with shell-identifier names (the shim's environment). */
   env: Record<string, string>;
   cwd: string;
   mounts: Abi.Mount[];
@@ -83,7 +89,7 @@ const CLONE_NAMESPACES = new Set(['NEWNS']);
 
 const present = (v: unknown): boolean => (Array.isArray(v) ? v.length > 0 : v !== undefined && v !== '');
 
-/** SHELL_NAME is what a shell can pass on as an environment variable name (others are dropped by sh). */
+/** SHELL_NAME is what a POSIX shell passes on as an environment variable name (dash drops others). */
 const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function addEnv(env: Record<string, string>, vars: { name?: string; value?: string }[] | undefined, refuse: (name: string) => never): void {
@@ -94,11 +100,24 @@ function addEnv(env: Record<string, string>, vars: { name?: string; value?: stri
   }
 }
 
-const badName = (name: string): string => `environment variable name "${name}" is not a valid shell name (letters, digits and _, not starting with a digit)`;
+const badName = (name: string): string =>
+  `environment variable name ${JSON.stringify(name)} cannot be in an environment: it contains ${name.includes('\0') ? 'a NUL byte' : "'='"} (a name may hold anything else)`;
 
-/** envNameProblem says why `name` cannot be an environment variable of a task, or undefined when it can. */
+/**
+ * envNameProblem says why `name` cannot be an environment variable of a task, or undefined when it can:
+ * anything non-empty without `=` or a NUL byte can (as Mesos passes names through unchecked).
+ */
 export function envNameProblem(name: string): string | undefined {
-  return SHELL_NAME.test(name) ? undefined : badName(name);
+  if (!name) return 'an environment variable name is empty';
+  return name.includes('=') || name.includes('\0') ? badName(name) : undefined;
+}
+
+/** commandEnvironmentProblem says why a task's CommandInfo.environment cannot be given to it (TASK_ERROR), or undefined. */
+export function commandEnvironmentProblem(task: TaskInfo): string | undefined {
+  for (const v of task.command?.environment?.variables ?? []) {
+    if (v.name && (v.type === undefined || v.type === 'VALUE') && envNameProblem(v.name)) return `task ${task.task_id?.value}: CommandInfo.environment: ${badName(v.name)}`;
+  }
+  return undefined;
 }
 
 /** validateCommand checks that a task has a command the shim can run (TASK_ERROR otherwise). */
@@ -155,6 +174,10 @@ export function planProcess(input: PlanInput): ProcessPlan {
     throw taskInvalid(`task ${input.task.task_id.value}: CommandInfo.environment: ${badName(name)}`);
   });
   for (const { isolator, info } of input.launchInfos) addEnv(env, info.taskEnvironment?.variables, byIsolator(isolator));
+  // Names a shell would drop go around the shim's shell: `env NAME=value -- command` (see the module comment).
+  const passed = Object.keys(env).filter((k) => !SHELL_NAME.test(k));
+  const shellEnv = Object.fromEntries(Object.entries(env).filter(([k]) => SHELL_NAME.test(k)));
+  const command_ = passed.length ? [envProgram(), '--', ...passed.map((k) => `${k}=${env[k]}`), ...argv] : argv;
 
   const dirs = input.launchInfos.filter((l) => l.info.workingDirectory);
   if (dirs.length > 1) throw launchFailed(`isolators ${dirs.map((l) => l.isolator).join(' and ')} both set the working directory: at most one may`);
@@ -166,7 +189,7 @@ export function planProcess(input: PlanInput): ProcessPlan {
     for (const m of info.mounts ?? []) mounts.push(checkMount(isolator, m, input));
   }
   const newMountNamespace = mounts.length > 0 || input.launchInfos.some((l) => l.info.cloneNamespaces?.includes('NEWNS'));
-  return { argv: newMountNamespace ? withMountNamespace(mounts, argv) : argv, env, cwd, mounts, newMountNamespace };
+  return { argv: newMountNamespace ? withMountNamespace(mounts, command_) : command_, env: shellEnv, cwd, mounts, newMountNamespace };
 }
 
 // checkNamespaceSupport refuses a mount namespace where the agent cannot make one, naming the isolator.
@@ -232,6 +255,11 @@ while [ "$n" -gt 0 ]; do
   n=$((n - 1))
 done
 exec "$@"`;
+
+// envProgram is coreutils' env (it sets any NAME=value it is given, then runs the command).
+function envProgram(): string {
+  return ['/usr/bin/env', '/bin/env'].find((p) => fs.existsSync(p)) ?? 'env';
+}
 
 /** onPath tells whether a program is found in PATH. */
 export function onPath(program: string, pathVar = process.env.PATH ?? DEFAULT_PATH): boolean {

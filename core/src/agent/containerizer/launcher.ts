@@ -5,13 +5,15 @@
  * "held before exec": it blocks reading a line from its stdin pipe until the agent writes `go` (after
  * every isolator's isolate(pid)); if the agent dies first, the pipe closes and the shim exits without
  * running anything. Released, it runs the command as its child and writes the command's exit status
- * to `<container runtime dir>/status`, so an agent that restarted still learns how it ended.
+ * to `<container runtime dir>/status`, so an agent that restarted still learns how it ended. A task of
+ * another user runs its shim through `setpriv` with the user's ids and groups (see task-user.ts).
  *
  * Runtime layout (under --runtime_dir):
  * ```
  * shim-<hash>.sh                       the shim text (content-addressed: a running shim's file never changes)
  * containers/<containerId>/container.json   pid, start time, isolators (written once the shim runs)
- * containers/<containerId>/status     "exit <N>\n" (or "aborted\n"), written by the shim
+ * containers/<containerId>/status     "exit <N>\n" (or "aborted\n"), written by the shim (for a task of another
+ *                                      user the agent makes it, empty, owned by that user: the dir stays the agent's)
  * containers/<containerId>/released   written by the agent right after it released the shim: without it
  *                                      (and a container.json saying so) recovery destroys the container
  * ```
@@ -28,6 +30,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readStat } from './proc';
+import { openSandboxOutput } from './sandbox-files';
+import { asUser, type TaskUser } from './task-user';
 
 /**
  * SHIM is the container init. Arguments: the container's runtime dir, then the command's argv.
@@ -124,6 +128,21 @@ export function writeReleased(containerDir: string): void {
   fs.writeFileSync(path.join(containerDir, 'released'), '');
 }
 
+/**
+ * writeStatusFileFor makes the (empty) status file of a container that runs as another user, owned by
+ * that user: its shim writes the status there, while the runtime dir itself stays the agent's (a task's
+ * user never gets a directory in which the agent, as root, writes container.json and released).
+ */
+export function writeStatusFileFor(containerDir: string, uid: number, gid: number): void {
+  const file = path.join(containerDir, 'status');
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644);
+  try {
+    fs.fchownSync(fd, uid, gid);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** wasReleased tells whether the agent recorded the container's release. */
 export function wasReleased(containerDir: string): boolean {
   return fs.existsSync(path.join(containerDir, 'released'));
@@ -182,8 +201,8 @@ export interface SpawnSpec {
   cwd: string;
   stdout: string;
   stderr: string;
-  uid?: number;
-  gid?: number;
+  /** The user to run as when it is not the agent's (ids and groups; see task-user.ts). */
+  user?: TaskUser;
 }
 
 /** ShimExit is how the shim process itself ended (Node's 'exit' event). */
@@ -203,25 +222,30 @@ export interface HeldProcess {
   child?: ChildProcess;
 }
 
-/** spawnHeld starts the shim in a new session, held; it rejects when the process could not be started. */
+/**
+ * spawnHeld starts the shim in a new session, held; it rejects when the process could not be started.
+ * The sandbox's stdout and stderr are opened the safe way (openSandboxOutput: no link, no FIFO, a regular
+ * file only): the agent opens them as root, in a directory the task's archives and user could write.
+ */
 export async function spawnHeld(spec: SpawnSpec): Promise<HeldProcess> {
-  const out = fs.openSync(spec.stdout, 'a');
+  const out = openSandboxOutput(spec.stdout);
   let err: number;
   try {
-    err = fs.openSync(spec.stderr, 'a');
+    err = openSandboxOutput(spec.stderr);
   } catch (e) {
     fs.closeSync(out);
     throw e;
   }
+  const argv = ['/bin/sh', spec.shim, spec.containerDir, ...defaultSignalsPrefix(), ...spec.argv];
+  const run = spec.user ? asUser(spec.user, argv) : { file: argv[0], args: argv.slice(1) };
   let child: ChildProcess;
   try {
-    child = spawn('/bin/sh', [spec.shim, spec.containerDir, ...defaultSignalsPrefix(), ...spec.argv], {
+    child = spawn(run.file, run.args, {
       detached: true,
       stdio: ['pipe', out, err],
       cwd: spec.cwd,
       env: spec.env,
-      ...(spec.uid !== undefined ? { uid: spec.uid } : {}),
-      ...(spec.gid !== undefined ? { gid: spec.gid } : {}),
+      ...('ids' in run && run.ids ? run.ids : {}),
     });
   } finally {
     fs.closeSync(out);
@@ -256,74 +280,4 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
   } catch {
     return false;
   }
-}
-
-/** UserIds are a user's numeric ids and home. */
-export interface UserIds {
-  uid: number;
-  gid: number;
-  home: string;
-}
-
-/** lookupUser finds a user in /etc/passwd; undefined when there is no such user. */
-export function lookupUser(name: string, passwd = '/etc/passwd'): UserIds | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(passwd, 'utf8');
-  } catch {
-    return undefined;
-  }
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    if (f[0] === name && f.length >= 7) return { uid: Number(f[2]), gid: Number(f[3]), home: f[5] };
-  }
-  return undefined;
-}
-
-/**
- * blockedDirectory finds the first directory above `target` that the user cannot pass through (no
- * search permission for its uid, its groups, or others): a task running as that user could not reach
- * its sandbox. `groups` are the user's group ids (primary and supplementary). Undefined when all pass.
- */
-export function blockedDirectory(target: string, ids: { uid: number; groups: readonly number[] }): { dir: string; mode: number; uid: number; gid: number } | undefined {
-  const chain: string[] = [];
-  for (let d = path.dirname(path.resolve(target)); ; d = path.dirname(d)) {
-    chain.unshift(d);
-    if (path.dirname(d) === d) break;
-  }
-  for (const dir of chain) {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(dir);
-    } catch {
-      return undefined; // not there yet: made for the task later, nothing to say now
-    }
-    const bit = st.uid === ids.uid ? 0o100 : ids.groups.includes(st.gid) ? 0o010 : 0o001;
-    if (ids.uid !== 0 && (st.mode & bit) === 0) return { dir, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
-  }
-  return undefined;
-}
-
-/** groupsOf lists a user's group ids: its primary group and those /etc/group lists it in. */
-export function groupsOf(name: string, primary: number, groupFile = '/etc/group'): number[] {
-  const out = new Set([primary]);
-  try {
-    for (const line of fs.readFileSync(groupFile, 'utf8').split('\n')) {
-      const f = line.split(':');
-      if (f.length >= 4 && f[3].split(',').includes(name)) out.add(Number(f[2]));
-    }
-  } catch {
-    // no group file: the primary group only
-  }
-  return [...out];
-}
-
-/** chownTree hands a sandbox (and the container's runtime dir) to the task's user. */
-export function chownTree(roots: string[], uid: number, gid: number): void {
-  const walk = (p: string): void => {
-    fs.lchownSync(p, uid, gid);
-    const st = fs.lstatSync(p);
-    if (st.isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e));
-  };
-  for (const r of roots) if (fs.existsSync(r)) walk(r);
 }

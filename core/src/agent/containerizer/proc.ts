@@ -99,6 +99,11 @@ export class ProcSnapshot {
     }
   }
 
+  /** childrenOf lists the pids whose parent is `pid`. */
+  childrenOf(pid: number): readonly number[] {
+    return this.children.get(pid) ?? [];
+  }
+
   /**
    * containerProcesses lists the processes of the container whose init (shim) is `pid`: the shim, its
    * descendants, and whatever else stayed in its process group (orphaned grandchildren reparented to init).

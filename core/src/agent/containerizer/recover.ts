@@ -20,8 +20,9 @@ import { TesseraError } from '@tessera/modules-api';
 import type { Log } from '../../log';
 import { Container } from './container';
 import type { Isolator } from './isolators';
-import { containersDir, readMeta, readStatus, removeContainerDir, signalGroup, wasReleased, type ContainerMeta } from './launcher';
+import { containersDir, readMeta, readStatus, removeContainerDir, wasReleased, type ContainerMeta } from './launcher';
 import { isAlive, readStat, waitGone } from './proc';
+import { killTree } from './process-tree';
 import { exitFromStatus, terminationOf } from './termination';
 import type { CheckpointedContainer, ContainerTermination, RecoveredContainer } from './types';
 
@@ -120,10 +121,14 @@ export async function recoverContainers(ctx: RecoverContext, known: Checkpointed
         continue;
       }
       ctx.log.warn(`destroying container ${k.containerId} (pid ${meta.pid}): the agent restarted before its launch completed`);
-      signalGroup(meta.pid, 'SIGKILL');
+      await killTree(meta.pid, meta.startTime, 'SIGKILL', new Map());
       await waitGone(meta.pid, meta.startTime);
       ended.push({ container: c, termination: LAUNCH_INTERRUPTED });
-    } else ended.push({ container: c, termination: endedTermination(meta, dir) });
+    } else {
+      // Its command ended while the agent was down: what it left behind goes now.
+      if (meta) await killTree(meta.pid, meta.startTime, 'SIGKILL', c.treeSeen);
+      ended.push({ container: c, termination: endedTermination(meta, dir) });
+    }
   }
 
   const orphans: { id: string; dir: string }[] = [];
@@ -133,7 +138,7 @@ export async function recoverContainers(ctx: RecoverContext, known: Checkpointed
     const meta = readMeta(dir);
     if (meta && isAlive(meta.pid, meta.startTime)) {
       ctx.log.warn(`killing orphan container ${id} (pid ${meta.pid}): the agent's checkpoint does not know it`);
-      signalGroup(meta.pid, 'SIGKILL');
+      await killTree(meta.pid, meta.startTime, 'SIGKILL', new Map());
       await waitGone(meta.pid, meta.startTime);
     }
     orphans.push({ id, dir });
@@ -162,7 +167,7 @@ export async function recoverContainers(ctx: RecoverContext, known: Checkpointed
 
   if (opts.cleanup) {
     for (const c of live.splice(0)) {
-      signalGroup(c.pid!, 'SIGKILL');
+      await killTree(c.pid!, c.startTime!, 'SIGKILL', c.treeSeen);
       await waitGone(c.pid!, c.startTime!);
       ended.push({
         container: c,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { blockedDirectory, groupsOf, lookupUser } from './launcher';
+import { blockedDirectory, groupsOf, lookupUser } from './task-user';
 
 describe('task users', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'task-users-'));

@@ -10,8 +10,9 @@
  *   next offset is `offset + data.length`.
  * - `GET /files/download?path=FILE` sends the file as an attachment.
  *
- * 400 for a missing `path` or a bad offset/length, 403 for a path outside the sandboxes, 404 for one
- * that does not exist.
+ * 400 for a missing `path`, a bad offset/length, or reading what is not a regular file (a directory, a
+ * FIFO, a device: never opened for reading, so nothing can block on it), 403 for a path outside the
+ * sandboxes, 404 for one that does not exist.
  *
  * ```sh
  * curl 'http://agent:5051/files/read?path=/var/lib/tessera/slaves/S0/frameworks/F/executors/t1/runs/C/stdout&offset=0'
@@ -44,17 +45,15 @@ export async function filesEndpoint(view: AgentView, action: string, url: URL, r
     res.setHeader('Allow', 'GET, HEAD');
     return reply(res, 405, `Expecting a 'GET' request, received '${req.method}'`);
   }
+  if (!['browse', 'read', 'download'].includes(action)) return reply(res, 404, `no endpoint /files/${action} on this agent; see /files/browse, /files/read, /files/download`);
   const target = await resolveSandboxPath(url.searchParams.get('path'), view);
   if (!target.ok) return reply(res, target.status, target.message);
-  switch (action) {
-    case 'browse':
-      return browse(target, res);
-    case 'read':
-      return read(target, url, res);
-    case 'download':
-      return download(target, req, res);
-    default:
-      return reply(res, 404, `no endpoint /files/${action} on this agent; see /files/browse, /files/read, /files/download`);
+  try {
+    if (action === 'browse') return await browse(target, res);
+    if (action === 'read') return await read(target, url, res);
+    return await download(target, req, res);
+  } finally {
+    await target.close();
   }
 }
 
@@ -64,15 +63,16 @@ async function browse(target: SandboxPath, res: http.ServerResponse): Promise<vo
 
 /**
  * listEntries lists a directory of the sandboxes (or names the one file), by name, each with its lstat:
- * a symlink is shown as itself, never as what it points to (which may lie outside). Shared by
- * /files/browse and the operator API's LIST_FILES.
+ * a symlink is shown as itself, never as what it points to (which may lie outside). The directory is
+ * read through its open descriptor, so a task that swaps it for a link meanwhile changes nothing. Shared
+ * by /files/browse and the operator API's LIST_FILES.
  */
 export async function listEntries(target: SandboxPath): Promise<{ path: string; stat: fs.Stats }[]> {
   if (!target.stat.isDirectory()) return [{ path: target.shownPath, stat: target.stat }];
   const entries: { path: string; stat: fs.Stats }[] = [];
-  for (const name of (await fs.promises.readdir(target.realPath)).sort()) {
+  for (const name of (await fs.promises.readdir(target.fdPath)).sort()) {
     try {
-      entries.push({ path: path.posix.join(target.shownPath, name), stat: await fs.promises.lstat(path.join(target.realPath, name)) });
+      entries.push({ path: path.posix.join(target.shownPath, name), stat: await fs.promises.lstat(path.join(target.fdPath, name)) });
     } catch {
       // removed while listing: leave it out
     }
@@ -80,23 +80,41 @@ export async function listEntries(target: SandboxPath): Promise<{ path: string; 
   return entries;
 }
 
-/**
- * readRange reads at most `length` bytes (capped at {@link READ_CAP_BYTES}) of a sandbox file from
- * `offset` (none past its end), with its size; or says why it cannot (400 directory, 403/404 open).
- * Shared by /files/read and the operator API's READ_FILE.
- */
-export async function readRange(target: SandboxPath, offset: number, length: number | undefined): Promise<{ size: number; data: Buffer } | { status: 400 | 403 | 404; message: string }> {
-  if (target.stat.isDirectory()) return { status: 400, message: `Cannot read '${target.shownPath}': it is a directory (list it instead)` };
-  let fd: fs.promises.FileHandle;
+/** notReadable says why a sandbox path cannot be read as a file (a directory, a FIFO, a device...), or undefined. */
+function notReadable(target: SandboxPath, hint: string): { status: 400; message: string } | undefined {
+  if (target.stat.isDirectory()) return { status: 400, message: `Cannot read '${target.shownPath}': it is a directory (${hint})` };
+  if (!target.stat.isFile()) {
+    const kind = target.stat.isFIFO() ? 'a FIFO' : target.stat.isSocket() ? 'a socket' : 'a device';
+    return { status: 400, message: `Cannot read '${target.shownPath}': it is not a regular file (it is ${kind}); only regular files of a sandbox are served` };
+  }
+  return undefined;
+}
+
+// openForReading reopens the checked file for reading through its descriptor (the same file, not the path again).
+async function openForReading(target: SandboxPath): Promise<fs.promises.FileHandle | { status: 403 | 404; message: string }> {
   try {
-    // O_NOFOLLOW: had the file been swapped for a symlink since it was resolved, refuse it.
-    fd = await fs.promises.open(target.realPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    // O_NONBLOCK: should it be anything but a regular file after all, nothing waits on it.
+    return await fs.promises.open(target.fdPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return { status: code === 'ENOENT' ? 404 : 403, message: `Cannot open '${target.shownPath}': ${code ?? (err as Error).message}` };
   }
+}
+
+/**
+ * readRange reads at most `length` bytes (capped at {@link READ_CAP_BYTES}) of a sandbox file from
+ * `offset` (none past its end), with its size; or says why it cannot (400 not a regular file, 403/404 open).
+ * Shared by /files/read and the operator API's READ_FILE.
+ */
+export async function readRange(target: SandboxPath, offset: number, length: number | undefined): Promise<{ size: number; data: Buffer } | { status: 400 | 403 | 404; message: string }> {
+  const refused = notReadable(target, 'list it instead');
+  if (refused) return refused;
+  const fd = await openForReading(target);
+  if ('status' in fd) return fd;
   try {
-    const size = (await fd.stat()).size;
+    const st = await fd.stat();
+    if (!st.isFile()) return { status: 400, message: `Cannot read '${target.shownPath}': it is not a regular file` };
+    const size = st.size;
     if (offset >= size) return { size, data: Buffer.alloc(0) };
     const want = Math.min(length ?? READ_CAP_BYTES, READ_CAP_BYTES, size - offset);
     const buf = Buffer.alloc(want);
@@ -108,7 +126,8 @@ export async function readRange(target: SandboxPath, offset: number, length: num
 }
 
 async function read(target: SandboxPath, url: URL, res: http.ServerResponse): Promise<void> {
-  if (target.stat.isDirectory()) return reply(res, 400, `Cannot read '${target.shownPath}': it is a directory (use /files/browse)`);
+  const refused = notReadable(target, 'use /files/browse');
+  if (refused) return reply(res, refused.status, refused.message);
   const offset = intParam(url, 'offset', -1);
   const length = intParam(url, 'length', -1);
   if (offset === undefined || offset < -1) return reply(res, 400, `Failed to parse offset: '${url.searchParams.get('offset')}' must be a whole number >= -1 (-1 answers the file's size)`);
@@ -121,43 +140,38 @@ async function read(target: SandboxPath, url: URL, res: http.ServerResponse): Pr
 
 async function download(target: SandboxPath, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   if (target.stat.isDirectory()) return reply(res, 400, `Cannot download '${target.shownPath}': it is a directory (use /files/browse)`);
-  let fd: fs.promises.FileHandle;
+  const refused = notReadable(target, 'use /files/browse');
+  if (refused) return reply(res, refused.status, refused.message.replace('Cannot read', 'Cannot download'));
+  const fd = await openForReading(target);
+  if ('status' in fd) return reply(res, fd.status, fd.message);
   try {
-    fd = await fs.promises.open(target.realPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return reply(res, code === 'ENOENT' ? 404 : 403, `Cannot open '${target.shownPath}': ${code ?? (err as Error).message}`);
-  }
-  const size = (await fd.stat()).size;
-  const name = path.basename(target.shownPath).replace(/["\\\r\n]/g, '_');
-  res.writeHead(200, {
-    'Content-Type': 'application/octet-stream',
-    'Content-Length': String(size),
-    'Content-Disposition': `attachment; filename="${name}"`,
-  });
-  if (req.method === 'HEAD') {
+    const size = (await fd.stat()).size;
+    const name = path.basename(target.shownPath).replace(/["\\\r\n]/g, '_');
+    res.writeHead(200, {
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': String(size),
+      'Content-Disposition': `attachment; filename="${name}"`,
+    });
+    if (req.method === 'HEAD' || size === 0) {
+      res.end();
+      return;
+    }
+    // Exactly the size announced, even if the file grows meanwhile (stdout of a running task does).
+    const stream = fd.createReadStream({ start: 0, end: size - 1, autoClose: false });
+    await new Promise<void>((resolve) => {
+      stream.once('error', () => {
+        res.destroy();
+        resolve();
+      });
+      res.once('close', () => {
+        stream.destroy();
+        resolve();
+      });
+      stream.pipe(res);
+    });
+  } finally {
     await fd.close();
-    res.end();
-    return;
   }
-  // Exactly the size announced, even if the file grows meanwhile (stdout of a running task does).
-  const stream = fd.createReadStream({ start: 0, end: Math.max(0, size - 1), autoClose: true });
-  if (size === 0) {
-    stream.destroy();
-    res.end();
-    return;
-  }
-  await new Promise<void>((resolve) => {
-    stream.once('error', () => {
-      res.destroy();
-      resolve();
-    });
-    res.once('close', () => {
-      stream.destroy();
-      resolve();
-    });
-    stream.pipe(res);
-  });
 }
 
 // A query parameter as a whole number; `fallback` when absent, undefined when malformed.

@@ -63,7 +63,7 @@ const QUERIES: Record<string, (view: AgentView, call: AgentCall) => PlainMessage
 async function listFiles(view: AgentView, requested: string | undefined): Promise<PlainMessage> {
   const target = await resolveSandboxPath(requested, view);
   if (!target.ok) throw new CallRefusal(target.status, target.message);
-  const entries = await listEntries(target);
+  const entries = await listEntries(target).finally(() => target.close());
   return {
     file_infos: entries.map(({ path, stat }) => ({
       path,
@@ -81,7 +81,7 @@ async function listFiles(view: AgentView, requested: string | undefined): Promis
 async function readFile(view: AgentView, call: AgentCall['read_file']): Promise<PlainMessage> {
   const target = await resolveSandboxPath(call?.path, view);
   if (!target.ok) throw new CallRefusal(target.status, target.message);
-  const r = await readRange(target, Number(call!.offset), call!.length === undefined ? undefined : Number(call!.length));
+  const r = await readRange(target, Number(call!.offset), call!.length === undefined ? undefined : Number(call!.length)).finally(() => target.close());
   if ('status' in r) throw new CallRefusal(r.status, r.message);
   return { size: r.size, data: r.data };
 }

@@ -6,27 +6,39 @@
  *   backslashes as separators) are refused outright (403), before the file system is asked anything;
  * - a path must be absolute (the sandbox directory as Mesos's `directory` field gives it, or the virtual
  *   `/frameworks/<fid>/executors/<eid>/runs/latest[/...]` of a running executor);
- * - the path, resolved with realpath, must lie inside the realpath of the sandbox root: a symlink inside
+ * - the path, resolved link by link, must lie inside the realpath of the sandbox root: a symlink inside
  *   a sandbox that points out of it is refused (403), a missing file is 404.
+ *
+ * Sandboxes belong to tasks, which may change them at any moment (swap a directory for a symbolic link
+ * between the agent's check and its open). So the check is made again on what was opened: the resolved
+ * path is opened first (O_PATH | O_NOFOLLOW: nothing is read, a FIFO or device is not opened, a final
+ * link is not followed), and the opened file's real path (/proc/self/fd) must be inside the sandboxes;
+ * a regular file is then reopened for reading through that descriptor (the same file, whatever happened
+ * to the path meanwhile), a directory is listed through it.
  *
  * ```ts
  * const r = await resolveSandboxPath(query.get('path'), view);
  * if (!r.ok) return reply(res, r.status, r.message);
- * fs.createReadStream(r.realPath);
+ * try { ... r.stat, r.reader() ... } finally { await r.close(); }
  * ```
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AgentView } from '../agent-view';
 
-/** SandboxPath is a path that was let through: where it lives and what it is. */
+/** SandboxPath is a path that was let through, opened: where it lives and what it is. Close it. */
 export interface SandboxPath {
   ok: true;
-  /** realPath is the file's real path (inside the real sandbox root); open this, not the client's text. */
+  /** realPath is the real path of the opened file (inside the real sandbox root). */
   realPath: string;
   /** shownPath is the path as the client named it, normalized (what /files/browse answers with). */
   shownPath: string;
+  /** stat describes the opened file itself (a symbolic link is never followed). */
   stat: fs.Stats;
+  /** fdPath is `/proc/self/fd/<fd>`: the opened file or directory, whatever became of its path since. */
+  fdPath: string;
+  /** close releases the descriptor. */
+  close(): Promise<void>;
 }
 
 /** PathRefusal says why a path was refused, as an HTTP status and a message for the client. */
@@ -113,13 +125,45 @@ export async function resolveSandboxPath(requested: string | null | undefined, v
   if (!isInside(realPath, realRoot)) {
     return { ok: false, status: 403, message: `Refusing path '${requested}': it leads out of the sandboxes through a symbolic link` };
   }
-  let stat: fs.Stats;
+  const opened = await openInside(realPath, realRoot, requested);
+  if (!opened.ok) return opened;
+  return { ...opened, shownPath: path.posix.normalize(requested).replace(/(.)\/+$/, '$1') };
+}
+
+/** O_PATH (Linux): a descriptor that names a file without opening it for reading (Node has no constant for it). */
+const O_PATH = 0o10000000;
+
+/**
+ * openInside opens `p` (O_PATH | O_NOFOLLOW) and lets it through only when what was opened really lies
+ * inside `realRoot` and is no symbolic link: the check that counts, made on the descriptor rather than
+ * on a path a task could change between a check and an open. `requested` names it in messages.
+ */
+export async function openInside(p: string, realRoot: string, requested: string): Promise<Omit<SandboxPath, 'shownPath'> | PathRefusal> {
+  let handle: fs.promises.FileHandle;
   try {
-    stat = await fs.promises.stat(realPath);
-  } catch {
+    handle = await fs.promises.open(p, O_PATH | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return { ok: false, status: 403, message: `Refusing path '${requested}': too many levels of symbolic links` };
+    if (code === 'EACCES') return { ok: false, status: 403, message: `Permission denied: '${requested}'` };
     return { ok: false, status: 404, message: `File not found: '${requested}'` };
   }
-  return { ok: true, realPath, shownPath: path.posix.normalize(requested).replace(/(.)\/+$/, '$1'), stat };
+  const fdPath = `/proc/self/fd/${handle.fd}`;
+  const refuse = async (r: PathRefusal): Promise<PathRefusal> => {
+    await handle.close().catch(() => undefined);
+    return r;
+  };
+  let realPath: string;
+  let stat: fs.Stats;
+  try {
+    realPath = await fs.promises.readlink(fdPath);
+    stat = await handle.stat();
+  } catch (err) {
+    return refuse({ ok: false, status: 404, message: `File not found: '${requested}' (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
+  }
+  if (!isInside(realPath, realRoot)) return refuse({ ok: false, status: 403, message: `Refusing path '${requested}': it leads out of the sandboxes through a symbolic link` });
+  if (stat.isSymbolicLink()) return refuse({ ok: false, status: 403, message: `Refusing path '${requested}': it is a symbolic link that changed while it was being opened` });
+  return { ok: true, realPath, stat, fdPath, close: () => handle.close().catch(() => undefined) };
 }
 
 const MAX_LINKS = 40;
