@@ -77,6 +77,14 @@ describe('web UI', () => {
     expect(dom.rows('frameworks')).toEqual([['ui-framework', client.frameworkId, 'yes', '*', 'root', '1', '0', expect.stringMatching(/ago$/)]]);
     expect(dom.rows('active')).toEqual([['ui-task-1', 'web', 'ui-framework', 'ui-node<b>', 'TASK_RUNNING', '1.5', '1.5 GB', expect.stringMatching(/ago$/)]]);
     expect(dom.rows('recent')).toEqual([['no completed tasks yet']]);
+
+    // Once its framework is removed (as each `tessera run` is), the task is among the recent ones still.
+    await client.call({ type: 'TEARDOWN' });
+    await waitFor(() => running.master.completedFrameworks.some((f) => f.id === client.frameworkId), 5000, 'the framework to be removed');
+    const after = fakeDom(page.body);
+    new Function('document', 'fetch', 'setTimeout', script)(after.document, fetchState, () => undefined);
+    await waitFor(() => after.text('status').startsWith('updated'), 5000, `the page to render again (status: ${after.text('status')})`);
+    expect(after.rows('recent')[0].slice(0, 5)).toEqual(['ui-task-1', 'web', 'ui-framework', 'ui-node<b>', 'TASK_KILLED']);
   }, 30_000);
 });
 
