@@ -40,6 +40,7 @@ export interface TestMasterOptions {
   port?: number;
   maxQueuedBytes?: number;
   maxHeldBytes?: number;
+  idleTimeoutMs?: number;
 }
 
 /** startTestMaster starts a {@link TestMaster} on 127.0.0.1. */
@@ -64,7 +65,7 @@ export async function startTestMaster(handler: Partial<AgentLinkHandler> = {}, o
         handler.onDisconnect?.(conn, error);
       },
     },
-    { log, maxQueuedBytes: opts.maxQueuedBytes, maxHeldBytes: opts.maxHeldBytes },
+    { log, maxQueuedBytes: opts.maxQueuedBytes, maxHeldBytes: opts.maxHeldBytes, idleTimeoutMs: opts.idleTimeoutMs },
   );
   const httpServer = http.createServer((req, res) => res.end(`http ${req.method} ${req.url}`));
   const listener = await listenShared({ host: '127.0.0.1', port: opts.port ?? 0, http: httpServer, agents: link, log });

@@ -171,6 +171,23 @@ function grpcFrame(bytes: Buffer, compressed = 0): Buffer {
   return Buffer.concat([prefix, bytes]);
 }
 
+describe('idle connections', () => {
+  test('a connection that opens no stream is closed after idleTimeoutMs; one with an agent stream stays', async () => {
+    master = await startTestMaster({}, { idleTimeoutMs: 200 });
+    const agent = newClient();
+    agent.connect(master.address);
+    await waitFor(() => master.connects.length === 1, 'the agent stream');
+    const idle = http2.connect(`http://${master.address}`);
+    idle.on('error', () => undefined);
+    const closedAt = await new Promise<number>((resolve) => idle.once('close', () => resolve(Date.now())));
+    expect(closedAt).toBeGreaterThan(0);
+    expect(master.logs.some((l) => /closing the HTTP\/2 connection from .*: no stream for \d+ s/.test(l))).toBe(true);
+    // The agent's connection, which holds a stream, is still there.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(master.disconnects).toEqual([]);
+  });
+});
+
 describe('gRPC framing on HTTP/2', () => {
   test('messages split across DATA frames at any byte, prefix included, arrive whole and in order', async () => {
     master = await startTestMaster();

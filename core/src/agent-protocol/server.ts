@@ -31,6 +31,9 @@
  *   inside `close()`), and nothing reaches `onMessage` after it.
  * - `send()` never blocks and never throws for the connection's state (a no-op once closed), but an
  *   agent that stops reading is cut off once more than `maxQueuedBytes` wait for it, with a log line.
+ * - A connection without an open stream for `idleTimeoutMs` (a peer that sent the HTTP/2 preface and
+ *   nothing more, or whose stream ended) is closed with GOAWAY: it would otherwise hold its socket and
+ *   buffers for as long as TCP keeps it. One timer sweeps all connections.
  */
 import * as grpc from '@grpc/grpc-js';
 import type net from 'node:net';
@@ -83,7 +86,12 @@ export interface AgentLinkServerOptions {
   maxQueuedBytes?: number;
   /** maxHeldBytes bounds the unfinished messages one connection's streams hold together (default MAX_MESSAGE_BYTES, 64 MiB). */
   maxHeldBytes?: number;
+  /** idleTimeoutMs closes a connection that has had no stream for this long (default 60 s). */
+  idleTimeoutMs?: number;
 }
+
+/** DEFAULT_IDLE_TIMEOUT_MS is how long a connection may stay without a stream. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 /** DEFAULT_MAX_QUEUED_BYTES bounds what may wait for one agent that stopped reading. */
 export const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
@@ -105,6 +113,7 @@ const PREFIX_BYTES = 5;
 export class AgentLinkServer {
   private readonly open = new Set<Link>();
   private readonly h2Connections = new Set<H2Connection>();
+  private idleSweeper: NodeJS.Timeout | undefined;
   /** One options object for all connections (their server preface is made once per options object). */
   private readonly h2Options: H2ConnectionOptions = {
     onStream: (stream, headers) => this.accept(stream, headers),
@@ -137,7 +146,25 @@ export class AgentLinkServer {
     // one connection.
     const conn = new H2Connection(socket, head, this.h2Options);
     this.h2Connections.add(conn);
-    socket.once('close', () => this.h2Connections.delete(conn));
+    socket.once('close', () => {
+      this.h2Connections.delete(conn);
+      if (this.h2Connections.size === 0) {
+        clearInterval(this.idleSweeper);
+        this.idleSweeper = undefined;
+      }
+    });
+    const idleMs = this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.idleSweeper ??= setInterval(() => this.sweepIdle(idleMs), Math.max(10, Math.floor(idleMs / 4))).unref();
+  }
+
+  // Closes the connections that have had no stream for idleMs.
+  private sweepIdle(idleMs: number): void {
+    const now = Date.now();
+    for (const conn of this.h2Connections) {
+      if (conn.idleSince === undefined || now - conn.idleSince < idleMs || conn.closed) continue;
+      this.log.debug(`closing the HTTP/2 connection from ${conn.remoteAddress}:${conn.remotePort}: no stream for ${Math.round((now - conn.idleSince) / 1000)} s`);
+      conn.goAway(ErrorCode.NO_ERROR, `no stream for ${idleMs} ms`);
+    }
   }
 
   /**

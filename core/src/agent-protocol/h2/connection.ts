@@ -81,6 +81,8 @@ export class H2Connection implements StreamOwner {
   heldBytes = 0;
   peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
   closed = false;
+  /** Since when (Date.now()) the connection has had no open stream; undefined while it has one. */
+  idleSince: number | undefined = Date.now();
   private readonly streams = new Map<number, H2Stream>();
   private readonly waitingForWindow = new Set<H2Stream>();
   private readonly decoder = new HpackDecoder();
@@ -158,6 +160,7 @@ export class H2Connection implements StreamOwner {
   streamClosed(stream: H2Stream): void {
     this.streams.delete(stream.id);
     this.waitingForWindow.delete(stream);
+    if (this.streams.size === 0) this.idleSince = Date.now();
     // A peer that reads nothing and has no stream left (cut off for it): what waits for it would stay
     // pinned as long as TCP keeps the connection; it goes with the connection.
     if (this.streams.size === 0 && this.socket.writableLength > MAX_UNSENT_BYTES) {
@@ -385,6 +388,7 @@ export class H2Connection implements StreamOwner {
     this.lastStreamId = streamId;
     if (this.streams.size >= this.maxStreams) return this.streamError(streamId, ErrorCode.REFUSED_STREAM);
     const stream = new H2Stream(streamId, this, this.peerInitialWindow, this.streamWindow);
+    this.idleSince = undefined;
     if (decoded.oversized) {
       this.streams.set(streamId, stream);
       stream.respond([[':status', '431']], true);
