@@ -203,6 +203,7 @@ export class Agent implements AgentView {
     this.stopped = true;
     this.gc.stop();
     clearTimeout(this.pingTimer);
+    this.tasks.close();
     this.sum.close();
     const link = this.link;
     this.link = undefined;

@@ -20,6 +20,14 @@ export interface CheckpointedTask {
   state: TaskState;
   /** pending are the status updates not yet acknowledged, oldest first. */
   pending: TaskStatus[];
+  /**
+   * health is what the task's health updates said so far: the latest `healthy`, and how many unhealthy
+   * updates (each one counted failure) came since the last healthy one. Derived from the updates, so a
+   * restarted agent resumes the health checker where it was (and knows a health kill was under way).
+   */
+  health?: { healthy: boolean; failures: number };
+  /** checkStatus is the latest check_status a general check reported (REASON_TASK_CHECK_STATUS_UPDATED). */
+  checkStatus?: TaskStatus['check_status'];
 }
 
 /** AgentCheckpointState is everything the checkpoint holds. */
@@ -81,6 +89,10 @@ export function applyOp(state: AgentCheckpointState, op: CheckpointOp): void {
       if (!t) break;
       t.state = op.status.state;
       t.pending.push(op.status);
+      if (op.status.reason === 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED' && op.status.healthy !== undefined) {
+        t.health = op.status.healthy ? { healthy: true, failures: 0 } : { healthy: false, failures: (t.health?.failures ?? 0) + 1 };
+      }
+      if (op.status.reason === 'REASON_TASK_CHECK_STATUS_UPDATED' && op.status.check_status) t.checkStatus = op.status.check_status;
       break;
     }
     case 'ack': {

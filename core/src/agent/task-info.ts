@@ -1,6 +1,7 @@
 /**
  * What the agent checks of a TaskInfo before running it (command tasks only, as Mesos's command
- * executor), and the Mesos Task it shows for one (/state, re-registration).
+ * executor; its health check and general check as Mesos validates them), and the Mesos Task it shows
+ * for one (/state, re-registration).
  *
  * ```ts
  * const problem = taskProblem(info);   // undefined, or the TASK_ERROR message
@@ -9,6 +10,7 @@
  */
 import type { Task, TaskInfo } from '../master/model/mesos';
 import { commandEnvironmentProblem } from './containerizer/launch-info';
+import { checkProblem, healthCheckProblem } from './health/validate';
 
 /** taskProblem says why the agent cannot run a task (command tasks only), or undefined. */
 export function taskProblem(info: TaskInfo): string | undefined {
@@ -21,7 +23,7 @@ export function taskProblem(info: TaskInfo): string | undefined {
   const shell = c.shell ?? true;
   if (shell && !c.value) return `Task ${info.task_id?.value}: command.shell is true but command.value is empty: give the shell command in command.value`;
   if (!shell && !c.value && !(c.arguments?.length)) return `Task ${info.task_id?.value}: command.shell is false but neither command.value (the program) nor command.arguments is set`;
-  return commandEnvironmentProblem(info);
+  return commandEnvironmentProblem(info) ?? healthCheckProblem(info) ?? checkProblem(info);
 }
 
 /**

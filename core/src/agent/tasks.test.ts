@@ -82,6 +82,49 @@ describe('TaskManager recovery', () => {
   });
 });
 
+describe('TaskManager recovery of health checks', () => {
+  it('kills, after a restart, a task whose health failures had reached consecutive_failures, and its TASK_KILLED says healthy: false', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-tasks-'));
+    const info = { name: 't', task_id: { value: 't1' }, agent_id: { value: 'A' }, command: { value: 'sleep 100' }, health_check: { type: 'TCP', tcp: { port: 1 }, consecutive_failures: 2 }, kill_policy: { grace_period: { nanoseconds: 7e9 } } };
+    const before = Checkpoint.open({ dir, log });
+    await before.durable({ op: 'task', frameworkId: 'F', taskId: 't1', containerId: 'c-t1', sandbox: dir, info });
+    let n = 1;
+    const health = (healthy: boolean) => ({ task_id: info.task_id, state: 'TASK_RUNNING' as const, healthy, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', uuid: Buffer.alloc(16, ++n) });
+    for (const status of [{ task_id: info.task_id, state: 'TASK_RUNNING' as const, uuid: Buffer.alloc(16, 1) }, health(true), health(false), health(false)]) {
+      await before.durable({ op: 'update', frameworkId: 'F', taskId: 't1', status });
+    }
+    expect(before.state.tasks.get(taskKey('F', 't1'))?.health).toEqual({ healthy: false, failures: 2 });
+    before.close();
+
+    const cp = Checkpoint.open({ dir, log });
+    const sum = new StatusUpdateManager({ checkpoint: cp, send: () => true, log });
+    const kills: number[] = [];
+    let end: (t: unknown) => void = () => undefined;
+    const recovering = {
+      ...containerizer,
+      recover: async () => [{ containerId: 'c-t1', outcome: 'running', view: { containerId: 'c-t1', pid: process.pid, startedAt: Date.now() } }],
+      wait: () => new Promise((resolve) => (end = resolve)),
+      kill: async (_id: string, o: { gracePeriodMs: number }) => {
+        kills.push(o.gracePeriodMs);
+        end({ state: 'TASK_KILLED', message: 'Command terminated with signal Terminated' });
+      },
+    } as unknown as Containerizer;
+    try {
+      const tasks = new TaskManager({ containerizer: recovering, checkpoint: cp, sum, workDir: dir, agentId: () => 'A', defaultGraceMs: 1000, log });
+      await tasks.recover({ cleanup: false });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(kills).toEqual([7000]);
+      const last = cp.state.tasks.get(taskKey('F', 't1'))?.pending.at(-1);
+      expect(last).toMatchObject({ state: 'TASK_KILLED', healthy: false, source: 'SOURCE_EXECUTOR' });
+      tasks.close();
+    } finally {
+      sum.close();
+      cp.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('TaskManager and task id reuse', () => {
   it('refuses (TASK_ERROR) a RunTask whose id still has unacknowledged updates, and keeps those updates', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-tasks-'));

@@ -2,8 +2,10 @@
  * The agent's tasks, as Mesos's agent and its command executor handle them: validate a RunTask, make
  * the sandbox, checkpoint the task, TASK_STARTING, launch the container, TASK_RUNNING, then the
  * container's end as TASK_FINISHED / TASK_FAILED / TASK_KILLED; kills with the kill policy's grace
- * period (TASK_KILLING first for frameworks with TASK_KILLING_STATE); shutdown of a framework; and
- * recovery of checkpointed tasks after an agent restart.
+ * period (TASK_KILLING first for frameworks with TASK_KILLING_STATE); shutdown of a framework;
+ * recovery of checkpointed tasks after an agent restart; and, while a task runs, its health check and
+ * general check (health/: TASK_RUNNING updates with `healthy` or `check_status`, and the kill after
+ * too many health failures, as Mesos's command executor).
  *
  * Every status goes through the status update manager (checkpointed, retried until acknowledged).
  * With agent hooks (core/src/agent/hooks.ts), a task's labels and environment are decorated before it
@@ -25,12 +27,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TesseraError } from '../errors';
 import type { Log } from '../log';
-import { TERMINAL_STATES, type AgentInfo, type FrameworkInfo, type KillPolicy, type StatusSource, type Task, type TaskInfo, type TaskState, type TaskStatus } from '../master/model/mesos';
+import { TERMINAL_STATES, type AgentInfo, type CheckStatusInfo, type FrameworkInfo, type KillPolicy, type StatusSource, type Task, type TaskInfo, type TaskState, type TaskStatus } from '../master/model/mesos';
 import type { ExecutorView, FrameworkView } from './agent-view';
 import type { Checkpoint } from './checkpoint';
 import type { CheckpointedTask } from './checkpoint-state';
-import type { CheckpointedContainer, ContainerTermination, Containerizer, LaunchFailure } from './containerizer/types';
+import type { CheckpointedContainer, ContainerTermination, ContainerView, Containerizer, LaunchFailure } from './containerizer/types';
 import { agentUser } from './containerizer/container';
+import type { HealthState, HealthUpdate } from './health/checker';
+import { emptyCheckStatus } from './health/general-check';
+import { healthKillDue, startTaskChecks, type TaskChecks } from './health/task-checks';
 import type { AgentHooks } from './hooks';
 import type { StatusUpdateManager } from './status-update-manager';
 import { markSandboxEnded } from './sandbox-gc';
@@ -55,6 +60,15 @@ interface AgentTask {
   inContainerizer?: boolean;
   /** statuses: the task's updates waiting for status decorators, in order (only with such hooks). */
   statuses?: Promise<void>;
+  /** checks: the task's running health check and general check (health/task-checks.ts). */
+  checks?: TaskChecks;
+  /** killing: a kill is under way (health and check updates stop, as Mesos's executor stops them). */
+  killing?: boolean;
+  /** killedByHealthCheck: its health check failed too often; its terminal update says healthy: false. */
+  killedByHealthCheck?: boolean;
+  /** healthy and checkStatus: the latest reported, carried on by later health and check updates (as Mesos copies the last status). */
+  healthy?: boolean;
+  checkStatus?: CheckStatusInfo;
 }
 
 interface AgentFramework {
@@ -205,12 +219,16 @@ export class TaskManager {
     const cp = this.opts.checkpoint.state;
     const known: CheckpointedContainer[] = [];
     const byContainer = new Map<string, AgentTask>();
+    const health = new Map<AgentTask, CheckpointedTask['health']>();
     const orphans: AgentTask[] = [];
     for (const c of cp.tasks.values()) {
       const fw = this.framework(c.frameworkId, cp.frameworks.get(c.frameworkId) ?? { user: '', name: '', id: { value: c.frameworkId } });
       const t: AgentTask = { frameworkId: c.frameworkId, info: c.info, task: taskOf(c.frameworkId, c.info, cp.agentId ?? ''), containerId: c.containerId, sandbox: c.sandbox, phase: 'LAUNCHING' };
       t.task.state = c.state;
       t.task.statuses = c.pending.slice(-10);
+      t.healthy = c.health?.healthy;
+      t.checkStatus = c.checkStatus;
+      health.set(t, c.health);
       fw.tasks.set(c.taskId, t);
       if (TERMINAL_STATES.has(c.state)) t.phase = 'TERMINAL';
       else if (!c.containerId) orphans.push(t);
@@ -234,7 +252,11 @@ export class TaskManager {
         t.phase = 'RUNNING';
         this.watch(t);
         // The kill was under way when the agent stopped: carry it out.
-        if (wasKilling) void this.opts.containerizer.kill(t.containerId, { gracePeriodMs: msOf(t.info.kill_policy) ?? this.opts.defaultGraceMs }).catch((err) => this.killFailed(t, err));
+        if (wasKilling) {
+          t.killing = true;
+          void this.opts.containerizer.kill(t.containerId, { gracePeriodMs: msOf(t.info.kill_policy) ?? this.opts.defaultGraceMs }).catch((err) => this.killFailed(t, err));
+        }
+        this.resumeChecks(t, health.get(t), r.view);
       } else {
         this.ended(t, r.termination ?? { state: 'TASK_FAILED', reason: 'REASON_EXECUTOR_TERMINATED', message: 'the container ended while the agent was down' });
       }
@@ -319,10 +341,11 @@ export class TaskManager {
       this.ended(t, { state: 'TASK_KILLED', reason: 'REASON_TASK_KILLED_DURING_LAUNCH', message: 'Task killed before it was launched' });
       return;
     }
+    let view: ContainerView | undefined;
     try {
       t.inContainerizer = true;
       const user = taskUser(t.info, fw.info, this.opts.switchUser ?? true);
-      await this.opts.containerizer.launch({ containerId: t.containerId, frameworkId: t.frameworkId, executorId: taskId, task: t.info, framework: fw.info, sandbox: t.sandbox, user });
+      view = await this.opts.containerizer.launch({ containerId: t.containerId, frameworkId: t.frameworkId, executorId: taskId, task: t.info, framework: fw.info, sandbox: t.sandbox, user });
     } catch (err) {
       const failure = (err as { failure?: LaunchFailure }).failure;
       this.counters.launchErrors++;
@@ -338,6 +361,8 @@ export class TaskManager {
       return;
     }
     this.update(t, 'TASK_RUNNING', 'SOURCE_EXECUTOR');
+    // As Mesos's HealthChecker, the grace period counts from here, when the task started running.
+    this.startChecks(t, { pid: view?.pid, startedAt: Date.now() });
   }
 
   // The launch hooks: the decorated TaskInfo is what is checkpointed and launched. False: the task failed.
@@ -361,6 +386,9 @@ export class TaskManager {
   }
 
   private killTask(fw: AgentFramework, t: AgentTask, graceMs: number): void {
+    // As Mesos's command executor: a kill stops the checks, and no health or check update follows it.
+    t.killing = true;
+    t.checks?.stop();
     const killingState = (fw.info.capabilities ?? []).some((c) => c.type === 'TASK_KILLING_STATE');
     // Not before TASK_STARTING: a task still being checkpointed goes straight to TASK_KILLED after it.
     if (killingState && t.task.state !== 'TASK_KILLING' && t.task.state !== 'TASK_STAGING') this.update(t, 'TASK_KILLING', 'SOURCE_EXECUTOR');
@@ -389,6 +417,8 @@ export class TaskManager {
   // The container ended: its termination becomes the task's terminal update.
   private ended(t: AgentTask, term: ContainerTermination): void {
     if (t.phase === 'TERMINAL') return;
+    t.checks?.stop();
+    t.checks = undefined;
     if (t.containerId) {
       this.counters.executorsTerminated++;
       const fw = this.frameworkMap.get(t.frameworkId);
@@ -396,10 +426,11 @@ export class TaskManager {
     }
     // A limitation or an agent-side kill (cleanup after a restart) is the agent's word; an exit is the executor's.
     const source: StatusSource = term.limitation || term.reason === 'REASON_AGENT_RESTARTED' ? 'SOURCE_AGENT' : 'SOURCE_EXECUTOR';
-    this.terminal(t, term.state, source, term.message, term.reason, term.limitation);
+    // Mesos's command executor marks the end of a task its health check killed (no reason of its own).
+    this.terminal(t, term.state, source, term.message, term.reason, term.limitation, t.killedByHealthCheck ? { healthy: false } : undefined);
   }
 
-  private terminal(t: AgentTask, state: TaskState, source: StatusSource, message?: string, reason?: string, limitation?: Record<string, unknown>): void {
+  private terminal(t: AgentTask, state: TaskState, source: StatusSource, message?: string, reason?: string, limitation?: Record<string, unknown>, extra?: Partial<TaskStatus>): void {
     t.phase = 'TERMINAL';
     // The sandbox gc counts --gc_delay from here, as Mesos schedules it when the executor ended.
     if (t.sandbox) markSandboxEnded(t.sandbox);
@@ -408,13 +439,13 @@ export class TaskManager {
     else if (state === 'TASK_LOST') this.counters.lost++;
     else if (state === 'TASK_ERROR') this.counters.error++;
     else this.counters.failed++;
-    this.update(t, state, source, message, reason, limitation);
+    this.update(t, state, source, message, reason, limitation, extra);
     const fw = this.frameworkMap.get(t.frameworkId);
     if (fw?.shutdown) this.maybeForgetFramework(fw);
   }
 
-  private update(t: AgentTask, state: TaskState, source: StatusSource, message?: string, reason?: string, limitation?: Record<string, unknown>): void {
-    const status = this.status(t, state, source, message, reason, true, limitation);
+  private update(t: AgentTask, state: TaskState, source: StatusSource, message?: string, reason?: string, limitation?: Record<string, unknown>, extra?: Partial<TaskStatus>): void {
+    const status = this.status(t, state, source, message, reason, true, limitation, extra);
     t.task.state = state;
     t.task.status_update_state = state;
     t.task.status_update_uuid = status.uuid;
@@ -433,7 +464,11 @@ export class TaskManager {
     void this.opts.sum.update(t.frameworkId, t.task.task_id.value, status);
   }
 
-  private status(t: AgentTask, state: TaskState, source: StatusSource, message: string | undefined, reason: string | undefined, reliable: boolean, limitation?: Record<string, unknown>): TaskStatus {
+  private status(t: AgentTask, state: TaskState, source: StatusSource, message: string | undefined, reason: string | undefined, reliable: boolean, limitation?: Record<string, unknown>, extra?: Partial<TaskStatus>): TaskStatus {
+    // As Mesos's command executor: every update it makes of a task with a check carries a check_status,
+    // the empty one of the check's type unless the update reports (or carries on) a result.
+    const checkType = t.info.check?.type;
+    const withCheck = source === 'SOURCE_EXECUTOR' && (checkType === 'COMMAND' || checkType === 'HTTP' || checkType === 'TCP');
     return {
       task_id: t.task.task_id,
       state,
@@ -446,7 +481,78 @@ export class TaskManager {
       ...(message ? { message } : {}),
       ...(reason ? { reason } : {}),
       ...(limitation ? { limitation } : {}),
+      ...(withCheck ? { check_status: emptyCheckStatus(checkType as 'COMMAND' | 'HTTP' | 'TCP') } : {}),
+      ...extra,
     };
+  }
+
+  // ---- health checks and checks (health/) ----------------------------------------------------------
+
+  /** close stops every task's checks (the agent is stopping; containers keep running). */
+  close(): void {
+    for (const fw of this.frameworkMap.values()) for (const t of fw.tasks.values()) t.checks?.stop();
+  }
+
+  private startChecks(t: AgentTask, at: { pid?: number; startedAt: number; recovered?: { health?: HealthState; checkStatus?: CheckStatusInfo } }): void {
+    if (!t.info.health_check && !t.info.check) return;
+    const fw = this.frameworkMap.get(t.frameworkId);
+    try {
+      t.checks = startTaskChecks({
+        task: t.info,
+        frameworkId: t.frameworkId,
+        containerId: t.containerId,
+        sandbox: t.sandbox,
+        user: taskUser(t.info, fw?.info ?? { user: '', name: '' }, this.opts.switchUser ?? true),
+        containerPid: at.pid,
+        startedAt: at.startedAt,
+        recovered: at.recovered,
+        log: this.opts.log,
+        onHealth: (u, why) => this.healthUpdated(t, u, why),
+        onCheck: (status) => this.checkUpdated(t, status),
+      });
+    } catch (err) {
+      // Only a task checkpointed by an agent that did not validate checks can get here.
+      this.opts.log.error(`task ${t.task.task_id.value}: its checks cannot run: ${TesseraError.wrap(err).message}`);
+    }
+  }
+
+  // After an agent restart: carry on the checks where the checkpoint says they were, or the health kill that was due.
+  private resumeChecks(t: AgentTask, health: CheckpointedTask['health'], view: ContainerView | undefined): void {
+    if (healthKillDue(t.info, health)) t.killedByHealthCheck = true;
+    if (t.killing) return;
+    const fw = this.frameworkMap.get(t.frameworkId);
+    if (t.killedByHealthCheck && fw) {
+      this.opts.log.warn(`task ${t.task.task_id.value} of framework ${t.frameworkId} had failed its health check ${health!.failures} time(s) when the agent stopped: killing it`);
+      this.killTask(fw, t, msOf(t.info.kill_policy) ?? this.opts.defaultGraceMs);
+      return;
+    }
+    const resume = health ? { initializing: false, consecutiveFailures: health.failures } : undefined;
+    this.startChecks(t, { pid: view?.pid, startedAt: view?.startedAt ?? Date.now(), recovered: { health: resume, checkStatus: t.checkStatus } });
+  }
+
+  // A health result the agent must report (Mesos's taskHealthUpdated): TASK_RUNNING with `healthy`, and the kill it may ask for.
+  private healthUpdated(t: AgentTask, u: HealthUpdate, why: string | undefined): void {
+    if (t.phase !== 'RUNNING' || t.killing) return;
+    t.healthy = u.healthy;
+    this.update(t, 'TASK_RUNNING', 'SOURCE_EXECUTOR', undefined, 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', undefined, this.carried(t));
+    if (!u.killTask) return;
+    const fw = this.frameworkMap.get(t.frameworkId);
+    if (!fw) return;
+    t.killedByHealthCheck = true;
+    this.opts.log.warn(`task ${t.task.task_id.value} of framework ${t.frameworkId} failed its health check ${u.consecutiveFailures} time(s) consecutively (${why}): killing it`);
+    this.killTask(fw, t, msOf(t.info.kill_policy) ?? this.opts.defaultGraceMs);
+  }
+
+  // A changed general check result (Mesos's taskCheckUpdated): TASK_RUNNING with the new check_status.
+  private checkUpdated(t: AgentTask, status: CheckStatusInfo): void {
+    if (t.phase !== 'RUNNING' || t.killing) return;
+    t.checkStatus = status;
+    this.update(t, 'TASK_RUNNING', 'SOURCE_EXECUTOR', undefined, 'REASON_TASK_CHECK_STATUS_UPDATED', undefined, this.carried(t));
+  }
+
+  // What a health or check update carries on from the previous one: the latest health and check result.
+  private carried(t: AgentTask): Partial<TaskStatus> {
+    return { ...(t.healthy !== undefined ? { healthy: t.healthy } : {}), ...(t.checkStatus ? { check_status: t.checkStatus } : {}) };
   }
 
   // A shut-down framework is forgotten once all its tasks ended and their updates went out once.

@@ -181,7 +181,7 @@ export async function recoverContainers(ctx: RecoverContext, known: Checkpointed
     ctx.finished(e.container.id, e.termination);
     results.push({ containerId: e.container.id, outcome: 'terminated', termination: e.termination });
   }
-  for (const c of live) results.push({ containerId: c.id, outcome: 'running' });
+  for (const c of live) results.push({ containerId: c.id, outcome: 'running', view: c.view() });
   ctx.log.info(`recovered containers: ${live.length} running, ${ended.length} ended, ${orphans.length} orphan(s) removed`);
   return { live, results };
 }

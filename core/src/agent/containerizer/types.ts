@@ -95,6 +95,8 @@ export interface RecoveredContainer {
   outcome: 'running' | 'terminated';
   /** For 'terminated': how it ended (from the status the shim wrote, or "exited while the agent was down"). */
   termination?: ContainerTermination;
+  /** For 'running': the container (its init's pid, when it started), e.g. for the task's health checks. */
+  view?: ContainerView;
 }
 
 /** MesosStatistics is mesos.v1.ResourceStatistics in wire shape (snake_case), e.g. { timestamp, cpus_user_time_secs, mem_rss_bytes }. */

@@ -55,6 +55,7 @@ function legacyTask(t: Task): Record<string, unknown> {
       ...(s.labels ? { labels: s.labels.labels ?? [] } : {}),
       ...(s.container_status ? { container_status: s.container_status } : {}),
       ...(s.healthy !== undefined ? { healthy: s.healthy } : {}),
+      ...(s.check_status ? { check_status: s.check_status } : {}),
     })),
   };
 }

@@ -145,6 +145,40 @@ export interface CommandInfo {
   [field: string]: unknown;
 }
 
+/** mesos.v1.HealthCheck: a health check of a task (the agent runs it; enough failures kill the task). */
+export interface HealthCheck {
+  type?: 'UNKNOWN' | 'COMMAND' | 'HTTP' | 'TCP' | string;
+  command?: CommandInfo;
+  http?: { port?: number; path?: string; scheme?: string; protocol?: 'IPv4' | 'IPv6' | string; statuses?: number[] };
+  tcp?: { port?: number; protocol?: 'IPv4' | 'IPv6' | string };
+  delay_seconds?: number;
+  interval_seconds?: number;
+  timeout_seconds?: number;
+  consecutive_failures?: number;
+  grace_period_seconds?: number;
+  [field: string]: unknown;
+}
+
+/** mesos.v1.CheckInfo: a general check of a task, whose result is reported and never acted upon. */
+export interface CheckInfo {
+  type?: 'UNKNOWN' | 'COMMAND' | 'HTTP' | 'TCP' | string;
+  command?: { command?: CommandInfo };
+  http?: { port?: number; path?: string };
+  tcp?: { port?: number };
+  delay_seconds?: number;
+  interval_seconds?: number;
+  timeout_seconds?: number;
+  [field: string]: unknown;
+}
+
+/** mesos.v1.CheckStatusInfo: the latest result of a task's general check (TaskStatus.check_status). */
+export interface CheckStatusInfo {
+  type?: 'UNKNOWN' | 'COMMAND' | 'HTTP' | 'TCP';
+  command?: { exit_code?: number };
+  http?: { status_code?: number };
+  tcp?: { succeeded?: boolean };
+}
+
 /** mesos.v1.TaskInfo. */
 export interface TaskInfo {
   name: string;
@@ -157,6 +191,8 @@ export interface TaskInfo {
   kill_policy?: KillPolicy;
   data?: Buffer;
   labels?: Labels;
+  health_check?: HealthCheck;
+  check?: CheckInfo;
   [field: string]: unknown;
 }
 
@@ -190,6 +226,7 @@ export interface TaskStatus {
   timestamp?: number;
   executor_id?: Id;
   healthy?: boolean;
+  check_status?: CheckStatusInfo;
   source?: StatusSource;
   reason?: string;
   uuid?: Buffer;

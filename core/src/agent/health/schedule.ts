@@ -1,0 +1,83 @@
+/**
+ * When checks run, as Mesos's CheckerProcess schedules them: the first `delay` after the checker
+ * starts, each next one `interval` after the previous result came (a slow check pushes the next one
+ * back; two runs of one check never overlap). Stopping cancels the timer and aborts the run in flight,
+ * whose result is then dropped. Time is injectable so the state machines can be tested without waiting.
+ *
+ * ```ts
+ * const r = new PeriodicRunner({ firstInMs: 15000, intervalMs: 10000, run: async (signal) => { ... } });
+ * r.start();
+ * r.stop();
+ * ```
+ */
+
+/** Timers is the clock a runner uses (real timers by default; tests pass a fake one). */
+export interface Timers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** The longest delay a Node timer takes (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** realTimers are Node's timers, unref'd: a pending check never keeps the agent alive. */
+export const realTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, Math.min(Math.max(0, ms), MAX_TIMER_MS)).unref(),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** PeriodicRunnerOptions configure a {@link PeriodicRunner}. */
+export interface PeriodicRunnerOptions {
+  firstInMs: number;
+  intervalMs: number;
+  /** run performs one check; it must not throw (a throw is logged by the caller's wrapper and the schedule goes on). */
+  run: (signal: AbortSignal) => Promise<void>;
+  timers?: Timers;
+}
+
+/** PeriodicRunner runs a check on Mesos's schedule; see the module comment. */
+export class PeriodicRunner {
+  private timer: unknown;
+  private inFlight: AbortController | undefined;
+  private stopped = false;
+  private readonly timers: Timers;
+
+  constructor(private readonly opts: PeriodicRunnerOptions) {
+    this.timers = opts.timers ?? realTimers;
+  }
+
+  start(): void {
+    this.schedule(this.opts.firstInMs);
+  }
+
+  /** stop: no further runs; the run in flight is aborted. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.inFlight?.abort();
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = this.timers.setTimeout(() => void this.tick(), ms);
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = undefined;
+    if (this.stopped) return;
+    const ctl = (this.inFlight = new AbortController());
+    try {
+      await this.opts.run(ctl.signal);
+    } finally {
+      this.inFlight = undefined;
+    }
+    this.schedule(this.opts.intervalMs);
+  }
+}
