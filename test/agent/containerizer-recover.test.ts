@@ -60,7 +60,7 @@ describe('universal containerizer: recovery after an agent restart', () => {
     const recovered = await second.c.recover([checkpoint(first, 'c-running', tRunning), checkpoint(first, 'c-ended', tEnded)]);
     expect(recovered).toEqual(
       expect.arrayContaining([
-        { containerId: 'c-running', outcome: 'running' },
+        { containerId: 'c-running', outcome: 'running', view: expect.objectContaining({ containerId: 'c-running', phase: 'RUNNING', pid: expect.any(Number) }) },
         {
           containerId: 'c-ended',
           outcome: 'terminated',
@@ -99,7 +99,7 @@ describe('universal containerizer: recovery after an agent restart', () => {
     const view = await first.launch(t, 'c-sleepy');
     await first.c.close();
     const second = await agent({ workDir: first.workDir, runtimeDir: first.runtimeDir }, calls);
-    expect(await second.c.recover([checkpoint(first, 'c-sleepy', t)])).toEqual([{ containerId: 'c-sleepy', outcome: 'running' }]);
+    expect(await second.c.recover([checkpoint(first, 'c-sleepy', t)])).toEqual([{ containerId: 'c-sleepy', outcome: 'running', view: expect.objectContaining({ containerId: 'c-sleepy', pid: expect.any(Number) }) }]);
     expect(await second.c.usage('c-sleepy')).toMatchObject({ cpus_limit: 0.1, mem_limit_bytes: 32 * 1024 * 1024 });
     await second.c.kill('c-sleepy', { gracePeriodMs: 2000 });
     expect(await second.c.wait('c-sleepy')).toEqual({ state: 'TASK_KILLED', message: 'Command terminated with signal Terminated', signal: 'SIGTERM' });

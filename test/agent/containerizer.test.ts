@@ -221,5 +221,9 @@ describe.each(['fork-server', 'direct'] as const)('universal containerizer: comm
     expect(() => makeRig({ isolators: ['posix/cpu', 'cgroups/mem'] })).toThrow(
       expect.objectContaining({ code: 'TSR_AGENT_ISOLATION_UNKNOWN', message: expect.stringContaining('--isolation names "cgroups/mem"') }),
     );
+    // A Mesos isolator name is pointed to the module that does its work here.
+    expect(() => makeRig({ isolators: ['posix/cpu', 'cgroups/mem'] })).toThrow(/Mesos's "cgroups\/mem" is the cgroups module here: add \{"name": "cgroups", "package": "@tessera\/isolator-cgroups"\} to --modules/);
+    expect(() => makeRig({ isolators: ['docker/volume'] })).toThrow(/is the dvdi module here/);
+    expect(() => makeRig({ isolators: ['my/own'] })).toThrow(/add the module to modules.json$/);
   });
 });

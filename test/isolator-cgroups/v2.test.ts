@@ -108,7 +108,7 @@ describe('isolator-cgroups v2 controller files (directory fixture)', () => {
   it('writes cpu.weight, cpu.max, memory.max, memory.low, memory.swap.max and pids.max, and updates them', async () => {
     await client.prepare({ value: 'c1' }, { resources: resources(0.5, 64) });
     expect(fs.statSync(file('c1', LEAF)).isDirectory()).toBe(true);
-    expect(read('c1', 'cpu.weight')).toBe('20');
+    expect(read('c1', 'cpu.weight')).toBe('50'); // 100 per CPU, as Mesos
     expect(read('c1', 'cpu.max')).toBe('50000 100000');
     expect(read('c1', 'memory.max')).toBe(String(64 * MB));
     expect(read('c1', 'memory.low')).toBe(String(64 * MB));
@@ -116,13 +116,13 @@ describe('isolator-cgroups v2 controller files (directory fixture)', () => {
     expect(read('c1', 'pids.max')).toBe('100');
 
     await client.update({ value: 'c1' }, resources(2, 128));
-    expect(read('c1', 'cpu.weight')).toBe('79');
+    expect(read('c1', 'cpu.weight')).toBe('200');
     expect(read('c1', 'cpu.max')).toBe('200000 100000');
     expect(read('c1', 'memory.max')).toBe(String(128 * MB));
-    await client.update({ value: 'c1' }, resources(1, 32));
-    expect(read('c1', 'cpu.weight')).toBe('39');
+    await client.update({ value: 'c1' }, resources(1, 16));
+    expect(read('c1', 'cpu.weight')).toBe('100');
     expect(read('c1', 'memory.max')).toBe(String(128 * MB)); // never lowered after prepare
-    expect(read('c1', 'memory.low')).toBe(String(32 * MB));
+    expect(read('c1', 'memory.low')).toBe(String(32 * MB)); // at least 32 MB, as Mesos
     // A cpus limit above the request, here unlimited, lifts the quota (Mesos 1.10 limits).
     await client.update({ value: 'c1' }, resources(1, 32), { cpus: { value: Infinity } });
     expect(read('c1', 'cpu.max')).toBe('max 100000');

@@ -297,9 +297,15 @@ export function expected(mine: number[], n = 4): Record<string, string> {
   return out;
 }
 
-/** removeDevicesRoot kills what a test root still holds in the devices hierarchy and removes it. */
+/**
+ * removeDevicesRoot kills what a test root still holds and removes it from the devices hierarchy and the
+ * freezer hierarchy (the module's cgroups code freezes containers there to kill them).
+ */
 export async function removeDevicesRoot(root: string): Promise<void> {
-  const top = path.join(DEVICES, root);
+  for (const hierarchy of [DEVICES, path.join(path.dirname(DEVICES), 'freezer')]) await removeCgroupTree(path.join(hierarchy, root));
+}
+
+async function removeCgroupTree(top: string): Promise<void> {
   if (!fs.existsSync(top)) return;
   const dirs: string[] = [];
   const walk = (d: string): void => {

@@ -81,4 +81,26 @@ describe('SDK', () => {
       await mod.stop();
     }
   });
+
+  it('keeps a module\'s own code on DEADLINE_EXCEEDED (a driver that timed out); the call\'s own deadline is TSR_CALL_TIMEOUT', async () => {
+    const mod = await serveInProcess({
+      name: 'slow-driver',
+      version: '0.1.0',
+      isolator: {
+        async prepare(req) {
+          if (req.containerId?.value === 'own') throw new TesseraError('DRIVER_TIMEOUT', 'volume driver "hang" did not answer within 100 ms', { grpcStatus: 4 });
+          await new Promise((r) => setTimeout(r, 2000));
+          return {};
+        },
+        async cleanup() {},
+      },
+    });
+    try {
+      const isolator = new IsolatorClient(mod);
+      await expect(isolator.prepare({ value: 'own' }, {})).rejects.toMatchObject({ code: 'DRIVER_TIMEOUT', message: expect.stringContaining('volume driver "hang"') });
+      await expect(mod.connection.unary('isolator', 'Prepare', { containerId: { value: 'slow' }, config: {} }, { deadlineMs: 200 })).rejects.toMatchObject({ code: 'TSR_CALL_TIMEOUT' });
+    } finally {
+      await mod.stop();
+    }
+  });
 });

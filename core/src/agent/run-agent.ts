@@ -32,6 +32,7 @@ import { Checkpoint } from './checkpoint';
 import { UniversalContainerizer } from './containerizer';
 import { AgentHooks } from './hooks';
 import { BUILTIN_ISOLATORS, isBuiltinIsolator } from './containerizer/builtin-isolators';
+import { mesosIsolatorHint } from './containerizer/isolators';
 import { startAgentHttp } from './http/server';
 import { watchProvidedResources, type ProvidedResourcesWatch } from './provided-resources';
 import { detectResources, parseAttributes, parseResources } from './resources';
@@ -106,7 +107,7 @@ export function checkIsolation(isolation: readonly string[], modules: ModulesCon
     if (!names.includes(name)) {
       throw new TesseraError(
         'TSR_AGENT_ISOLATION_UNKNOWN',
-        `--isolation names "${name}", which is neither built in (${BUILTIN_ISOLATORS.join(', ')}) nor a module in --modules (${modules ? `${modules.source} defines: ${names.join(', ') || 'none'}` : 'no --modules given'}): fix --isolation or add the module to modules.json`,
+        `--isolation names "${name}", which is neither built in (${BUILTIN_ISOLATORS.join(', ')}) nor a module in --modules (${modules ? `${modules.source} defines: ${names.join(', ') || 'none'}` : 'no --modules given'}): fix --isolation or add the module to modules.json${mesosIsolatorHint(name)}`,
       );
     }
     moduleNames.push(name);

@@ -138,8 +138,11 @@ export class ModuleConnection {
           opts.signal?.removeEventListener('abort', onAbort);
           const micros = Number(process.hrtime.bigint() - started) / 1000;
           if (err) {
+            // DEADLINE_EXCEEDED is the call's own deadline only when the module sent no code of its own:
+            // a module may answer with that status itself (a volume driver that timed out), naming what.
+            const own = err.metadata?.get('tessera-error-code').length > 0;
             const e =
-              err.code === grpc.status.DEADLINE_EXCEEDED
+              err.code === grpc.status.DEADLINE_EXCEEDED && !own
                 ? new TesseraError('TSR_CALL_TIMEOUT', `${this.context(service, rpc)} did not answer within its ${deadlineMs} ms deadline`, { cause: err })
                 : TesseraError.fromGrpc(err, this.context(service, rpc));
             this.observer?.(service, rpc, micros, e);

@@ -2,13 +2,13 @@ import { DEFAULT_PIDS_MAX, PARAMETERS_SCHEMA, resolveParameters } from './parame
 import { DEFAULT_ALLOWED_DEVICES, formatDeviceRule, parseDeviceRule } from './internal/devices';
 
 describe('isolator-cgroups parameters', () => {
-  it('has defaults: cpu, memory, pids; root tessera; no quota, no swap limit; pids_max 4096; auto', () => {
+  it('has defaults: cpu, memory, pids; root tessera; no quota, no swap limit; no pids limit (as Mesos); auto', () => {
     expect(resolveParameters({})).toEqual({
       subsystems: ['cpu', 'memory', 'pids'],
       root: 'tessera',
       cpuQuota: false,
       memorySwap: false,
-      pidsMax: DEFAULT_PIDS_MAX,
+      pidsMax: undefined,
       allowedDevices: [],
       hierarchy: 'auto',
       cgroupRoot: undefined,

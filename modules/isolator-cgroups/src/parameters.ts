@@ -56,8 +56,11 @@ export interface CgroupsSettings {
 /** DEFAULT_SUBSYSTEMS are isolated when `subsystems` is not given. */
 export const DEFAULT_SUBSYSTEMS: readonly Subsystem[] = ['cpu', 'memory', 'pids'];
 
-/** DEFAULT_PIDS_MAX is every container's pids.max unless `pids_max` says otherwise. */
-export const DEFAULT_PIDS_MAX = 4096;
+/**
+ * DEFAULT_PIDS_MAX is every container's pids.max unless `pids_max` says otherwise: none, as Mesos's
+ * cgroups/pids only places and counts (pids.max counts threads too: a JVM may well need thousands).
+ */
+export const DEFAULT_PIDS_MAX: number | 'max' = 'max';
 
 const ROOT_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$';
 const DEVICE_PATTERN = '^[abc] (\\*|[0-9]+):(\\*|[0-9]+) [rwm]{1,3}$';
@@ -190,7 +193,7 @@ function resolveSubsystems(value: string[] | string | undefined): Subsystem[] | 
 }
 
 function resolvePidsMax(value: number | string | undefined): number | undefined {
-  if (value === undefined) return DEFAULT_PIDS_MAX;
+  if (value === undefined) value = DEFAULT_PIDS_MAX;
   if (value === 'max' || value === 'none') return undefined;
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new ParameterError('pids_max', `must be a whole number >= 1, "max" or "none", not ${JSON.stringify(value)}`);

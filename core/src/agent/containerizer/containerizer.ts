@@ -21,6 +21,7 @@ import { TesseraError, type ContainerLimitation } from '@tessera/modules-api';
 import type { Log } from '../../log';
 import type { ModuleHost } from '../../modules/module-host';
 import { agentUser, Container, wireLimitation } from './container';
+import { CleanupRetries } from './cleanup-retry';
 import { LaunchError, launchFailed, taskInvalid } from './errors';
 import { ExitPoller } from './exit-poller';
 import { fetchUris } from './fetcher';
@@ -100,6 +101,7 @@ export class UniversalContainerizer implements Containerizer {
   private readonly log: Log;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly watches: Watches;
+  private readonly cleanups: CleanupRetries;
   private attached = false;
   private closed = false;
   private shim: string | undefined;
@@ -109,6 +111,7 @@ export class UniversalContainerizer implements Containerizer {
     this.poller = new ExitPoller(opts.pollIntervalMs ?? 500);
     this.log = opts.log;
     this.watches = new Watches(this.log, (c, iso, limitation) => this.limit(c, iso, limitation));
+    this.cleanups = new CleanupRetries(this.log);
   }
 
   /** isolatorNames lists the pipeline in order. */
@@ -146,6 +149,7 @@ export class UniversalContainerizer implements Containerizer {
         runtimeDir: this.opts.runtimeDir,
         isolators: this.isolators,
         log: this.log,
+        cleanups: this.cleanups,
         finished: (id, t) => this.remember(id, t),
       },
       known,
@@ -315,9 +319,7 @@ export class UniversalContainerizer implements Containerizer {
   }
 
   private async cleanup(c: Container): Promise<void> {
-    for (const iso of [...c.prepared].reverse()) {
-      await iso.cleanup(c.id).catch((err) => this.log.warn(`cleanup of container ${c.id} failed: ${TesseraError.wrap(err).message}`));
-    }
+    for (const iso of [...c.prepared].reverse()) await this.cleanups.cleanup(iso, c.id);
     removeContainerDir(c.runtimeDir);
   }
 
@@ -470,6 +472,7 @@ export class UniversalContainerizer implements Containerizer {
     this.poller.stop();
     this.safetyPoller.stop();
     this.watches.close();
+    this.cleanups.close();
     this.forkServer?.close();
     for (const u of this.unsubscribe.splice(0)) u();
     for (const c of this.byId.values()) {

@@ -151,9 +151,27 @@ export function resolveIsolators(names: readonly string[], host: ModuleHost | un
     const modules = host?.names ?? [];
     throw new TesseraError(
       'TSR_AGENT_ISOLATION_UNKNOWN',
-      `--isolation names "${name}", which is neither built in (${BUILTIN_ISOLATORS.join(', ')}) nor a module in --modules (${modules.length ? modules.join(', ') : 'none given'}): fix --isolation or add the module to modules.json`,
+      `--isolation names "${name}", which is neither built in (${BUILTIN_ISOLATORS.join(', ')}) nor a module in --modules (${modules.length ? modules.join(', ') : 'none given'}): fix --isolation or add the module to modules.json${mesosIsolatorHint(name)}`,
     );
   });
+}
+
+/** The isolator modules that stand for Mesos's built-in isolators, by the prefix of Mesos's names. */
+const MESOS_ISOLATORS: [RegExp, string, string][] = [
+  [/^cgroups\//, 'cgroups', '@tessera/isolator-cgroups'],
+  [/^gpu\//, 'gpu', '@tessera/isolator-gpu'],
+  [/^docker\/volume$/, 'dvdi', '@tessera/isolator-dvdi'],
+];
+
+/**
+ * mesosIsolatorHint points a Mesos isolator name (`cgroups/mem`, `gpu/nvidia`, `docker/volume`) to the
+ * module that does its work here, or says nothing for other names.
+ */
+export function mesosIsolatorHint(name: string): string {
+  const found = MESOS_ISOLATORS.find(([re]) => re.test(name));
+  if (!found) return '';
+  const [, module, pkg] = found;
+  return `. Mesos's "${name}" is the ${module} module here: add {"name": "${module}", "package": "${pkg}"} to --modules and name "${module}" once in --isolation (it covers every ${name.split('/')[0]}/* isolator)`;
 }
 
 /** snake turns an ABI field name into Mesos's (cpusUserTimeSecs -> cpus_user_time_secs). */

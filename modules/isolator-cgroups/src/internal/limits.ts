@@ -1,7 +1,8 @@
 /**
  * What a container's resources mean in cgroup terms, with Mesos's constants: cpu.shares 1024 per CPU
  * (minimum 2), a CFS period of 100 ms with a quota of cpus × period (minimum 1 ms), a memory hard limit
- * of at least 32 MB, and the soft limit at the requested memory. Pure functions, shared by v1 and v2.
+ * and soft limit of at least 32 MB, cgroup v2's cpu.weight 100 per CPU. Pure functions, shared by v1
+ * and v2.
  */
 import type { Resource, ValueScalar } from '@tessera/modules-api';
 
@@ -16,6 +17,8 @@ export const MIN_CFS_QUOTA_US = 1_000;
 /** MIN_MEMORY_BYTES is the smallest hard memory limit (32 MB, Mesos MIN_MEMORY). */
 export const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
 const MB = 1024 * 1024;
+/** CPU_WEIGHT_PER_CPU is cgroup v2 cpu.weight per CPU (Mesos's cgroups2 cpu controller). */
+const CPU_WEIGHT_PER_CPU = 100;
 
 /** Limits are what one container's cgroups enforce; undefined fields are left as the kernel has them. */
 export interface Limits {
@@ -53,7 +56,8 @@ export function limitsOf(resources: readonly Resource[] | undefined, limits?: Re
   const memLimit = limitValue(limits?.mem);
   if (cpus !== undefined) out.cpus = cpus;
   if (cpuLimit !== undefined || cpus !== undefined) out.cpuLimit = cpuLimit ?? cpus;
-  if (mem !== undefined) out.memSoftLimitBytes = Math.floor(mem * MB);
+  // As Mesos: the soft limit (v1 soft_limit_in_bytes, v2 memory.low) is at least 32 MB too.
+  if (mem !== undefined) out.memSoftLimitBytes = Math.max(Math.floor(mem * MB), MIN_MEMORY_BYTES);
   if (memLimit !== undefined || mem !== undefined) {
     const bytes = (memLimit ?? mem)! * MB;
     out.memLimitBytes = bytes === Infinity ? Infinity : Math.max(Math.floor(bytes), MIN_MEMORY_BYTES);
@@ -79,13 +83,12 @@ export function cfsQuotaUs(cpuLimit: number): number {
 }
 
 /**
- * cpuWeight is cgroup v2 cpu.weight for `cpus`, by the kernel's own mapping of shares to weight
- * (`1 + ((shares - 2) * 9999) / 262142`, as systemd and runc convert cpu.shares), so a container gets
- * the same proportion on v1 and v2: 1 CPU -> 39, 0.5 CPU -> 20, 4 CPUs -> 157.
+ * cpuWeight is cgroup v2 cpu.weight for `cpus`, as Mesos's cgroups2 cpu controller writes it: 100 per
+ * CPU (the kernel's default weight, so one CPU weighs as much as an ordinary sibling cgroup), from 1 to
+ * 10,000: 0.5 CPU -> 50, 1 -> 100, 4 -> 400.
  */
 export function cpuWeight(cpus: number): number {
-  const shares = Math.min(cpuShares(cpus), 262_144);
-  return 1 + Math.floor(((shares - 2) * 9999) / 262_142);
+  return Math.min(Math.max(Math.floor(CPU_WEIGHT_PER_CPU * cpus), 1), 10_000);
 }
 
 /** cpuMax is cgroup v2 cpu.max: "<quota> <period>", or "max <period>" for no quota. */
