@@ -1,4 +1,4 @@
-import { DEFAULT_PIDS_MAX, PARAMETERS_SCHEMA, resolveParameters } from './parameters';
+import { PARAMETERS_SCHEMA, resolveParameters } from './parameters';
 import { DEFAULT_ALLOWED_DEVICES, formatDeviceRule, parseDeviceRule } from './internal/devices';
 
 describe('isolator-cgroups parameters', () => {
