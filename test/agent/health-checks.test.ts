@@ -90,6 +90,10 @@ describe('health checks', () => {
     const tasks = await operatorCall(master.address, { type: 'GET_TASKS' });
     const onMaster = [...(tasks.get_tasks.tasks ?? []), ...(tasks.get_tasks.completed_tasks ?? [])].find((t: any) => t.task_id.value === 'sick');
     expect(onMaster.statuses.map((s: any) => s.healthy)).toContain(false);
+    // And its /state, as Mesos's: each status with its health.
+    const state = await getJson(master.address, '/state');
+    const legacy = [...state.body.frameworks, ...state.body.completed_frameworks].flatMap((f: any) => [...f.tasks, ...f.completed_tasks]).find((t: any) => t.id === 'sick');
+    expect(legacy.statuses.map((s: any) => s.healthy)).toContain(false);
     await fw.teardown();
   });
 

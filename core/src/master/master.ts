@@ -26,6 +26,7 @@ import { ResourceBag, sumScalars } from './model/resources';
 import { agentTotal, commitConversions } from './agent-reservations';
 import type { MasterHooks } from './hooks';
 import { applyConversion, downgradeResource, reserve, unreserve, upgradeResource, type Conversion } from './reservations';
+import { toAbiQuota, type RoleQuota } from './quota';
 import { forgetRecoveredAgent, recordChanges, recover, syncReregisteredTasks } from './recovery';
 import type { Registry } from './registry';
 import { taskKey, type AgentRecord, type FrameworkRecord, type OfferRecord, type RecoveredAgent, type Subscriber, type TaskRecord } from './state';
@@ -88,6 +89,10 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
   readonly offers = new Map<string, OfferRecord>();
   /** Agents from the registry that have not re-registered since the master started. */
   readonly recoveredAgents = new Map<string, RecoveredAgent>();
+  /** Quotas by role (Mesos's `master->quotas`); changed by quota-changes.ts, kept in the registry. */
+  readonly quotas = new Map<string, RoleQuota>();
+  /** The weights operators set, by role (Mesos's `master->weights`); roles absent weigh 1. See weights.ts. */
+  readonly weights = new Map<string, number>();
   // Agents known from the registry that re-registered since this master started (for the log).
   private reregisteredSinceRestart = 0;
   readonly ids: IdGenerator;
@@ -166,6 +171,9 @@ export class Master extends EventEmitter<MasterEvents> implements AgentLinkHandl
       agents: [...this.agents.values()].map((a) => ({ info: toAbiAgentInfo(a.info), total: a.total.map(toAbiResource), used: usedByFramework(a), active: a.conn !== undefined, capabilities: a.capabilities })),
       frameworks: [...this.frameworks.values()].map((f) => toAbiFramework(f.info, f.subscriber !== undefined, [...f.suppressedRoles])),
       outstandingOffers: [...this.offers.values()].map((o) => ({ frameworkId: o.frameworkId, agentId: o.agentId, role: o.role, resources: (o.offer.resources ?? []).map(toAbiResource) })),
+      // A fresh allocator (a restarted module, a reopened stream) knows quotas and weights from here only.
+      quotas: [...this.quotas.values()].map(toAbiQuota),
+      weights: [...this.weights].map(([role, weight]) => ({ role, weight })),
     };
   }
 

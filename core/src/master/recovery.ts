@@ -47,10 +47,16 @@ export function recordChanges(master: Master, registry: Registry): void {
   });
 }
 
-/** recover loads the registry's frameworks and agents into a master that is starting. */
+/**
+ * recover loads the registry's frameworks, agents, quotas and weights into a master that is starting
+ * (before its allocator stream opens: the first snapshot carries them).
+ */
 export function recover(master: Master, registry: Registry): void {
   const { log, agentReregisterTimeoutMs = DEFAULT_AGENT_REREGISTER_TIMEOUT_MS, maxFailoverTimeoutSeconds = Infinity } = master.opts;
   const started = now();
+  for (const q of registry.quotas.values()) master.quotas.set(q.role, q);
+  for (const [role, weight] of registry.weights) master.weights.set(role, weight);
+  if (master.quotas.size + master.weights.size > 0) log.info(`recovered the quotas of ${master.quotas.size} roles and the weights of ${master.weights.size} roles from the registry`);
   for (const r of registry.frameworks.values()) {
     if (master.frameworks.has(r.id)) continue;
     const failover = Math.min(r.info.failover_timeout ?? 0, maxFailoverTimeoutSeconds);

@@ -1,7 +1,7 @@
 /**
  * The master's registry: what must survive a master restart — the agents admitted, the frameworks
  * (with their failover_timeout), where each live task runs, the dynamic reservations on each agent,
- * and room for quota and weights — kept as files under `<work_dir>/master/registry`:
+ * and the quotas and weights operators set — kept as files under `<work_dir>/master/registry`:
  *
  * - `log.jsonl`, a write-ahead log: one JSON object per line, `{"seq":7,"op":"addAgent","agent":{...}}`,
  *   appended and fsync'd before the master answers the operation it records;
@@ -24,8 +24,9 @@
  * queue is written and fsync'd once per event-loop turn, so a thousand agents registering together
  * cost one fsync. `putAgent` and `removeAgent` return a promise that resolves once their line is on
  * disk; `putFramework` and `removeFramework` write and fsync before they return (frameworks are few and
- * the scheduler API answers synchronously), and so does `setReservations` (an ACCEPT that reserves is
- * answered after its reservations are on disk). Task locations (`addTask`, `removeTask`) ride along with
+ * the scheduler API answers synchronously), and so do `setReservations` (an ACCEPT that reserves is
+ * answered after its reservations are on disk), `updateQuota` and `updateWeights` (the operator call is
+ * answered after). Task locations (`addTask`, `removeTask`) ride along with
  * the next write without an fsync of their own (at most `lazySyncMs` later): they survive a crash of
  * the master process, and after a crash of the machine the agents still report their tasks.
  *
@@ -37,6 +38,7 @@ import { Journal } from '../durable/journal';
 import { TesseraError } from '../errors';
 import type { Log } from '../log';
 import type { AgentInfo, FrameworkInfo, Resource } from './model/mesos';
+import type { RoleQuota } from './quota';
 import { taskKey } from './state';
 
 /** RegisteredAgent is an admitted agent as the registry keeps it. */
@@ -72,6 +74,12 @@ export interface RegisteredReservations {
   resources: Resource[];
 }
 
+/** RegisteredWeight is a role's weight as an operator set it (UPDATE_WEIGHTS). */
+export interface RegisteredWeight {
+  role: string;
+  weight: number;
+}
+
 /** RegistryOp is one line of the log (without its `seq`). */
 export type RegistryOp =
   | { op: 'addAgent'; agent: RegisteredAgent }
@@ -81,7 +89,10 @@ export type RegistryOp =
   | { op: 'removeFramework'; id: string }
   | { op: 'addTask'; task: RegisteredTask }
   | { op: 'removeTask'; frameworkId: string; taskId: string }
-  | { op: 'setReservations'; agentId: string; resources: Resource[] };
+  | { op: 'setReservations'; agentId: string; resources: Resource[] }
+  // Each quota replaces its role's; one without guarantees and limits removes it (Mesos's UpdateQuota).
+  | { op: 'updateQuota'; quotas: RoleQuota[] }
+  | { op: 'updateWeights'; weights: RegisteredWeight[] };
 
 /** RegistryOptions configure {@link Registry.open}. */
 export interface RegistryOptions {
@@ -106,9 +117,10 @@ interface Snapshot {
   tasks: RegisteredTask[];
   /** Dynamic reservations per agent (absent in snapshots of releases before reservations: none). */
   reservations?: RegisteredReservations[];
-  /** Reserved for quota and weights; kept as read. */
-  quota: unknown[];
-  weights: unknown[];
+  /** The quotas by role (releases before quota wrote an empty list). */
+  quota: RoleQuota[];
+  /** The weights operators set (releases before weights wrote an empty list). */
+  weights: RegisteredWeight[];
 }
 
 // What the registry holds; changed only by applyOp, so replaying the log and recording cannot drift apart.
@@ -118,15 +130,15 @@ interface RegistryState {
   tasks: Map<string, RegisteredTask>;
   tasksByAgent: Map<string, Set<string>>;
   reservations: Map<string, Resource[]>;
-  quota: unknown[];
-  weights: unknown[];
+  quotas: Map<string, RoleQuota>;
+  weights: Map<string, number>;
 }
 
 const NO_KEYS: ReadonlySet<string> = new Set();
 
 /** Registry is the master's durable state; see the module comment. */
 export class Registry {
-  private readonly s: RegistryState = { agents: new Map(), frameworks: new Map(), tasks: new Map(), tasksByAgent: new Map(), reservations: new Map(), quota: [], weights: [] };
+  private readonly s: RegistryState = { agents: new Map(), frameworks: new Map(), tasks: new Map(), tasksByAgent: new Map(), reservations: new Map(), quotas: new Map(), weights: new Map() };
   private readonly journal: Journal<RegistryOp, RegistryState>;
 
   private constructor(opts: RegistryOptions) {
@@ -138,7 +150,7 @@ export class Registry {
       log,
       state: this.s,
       apply: applyOp,
-      size: (s) => s.agents.size + s.frameworks.size + s.tasks.size + s.reservations.size,
+      size: (s) => s.agents.size + s.frameworks.size + s.tasks.size + s.reservations.size + s.quotas.size + s.weights.size,
       encode: JSON.stringify,
       decode: JSON.parse,
       checkOp: checkLine,
@@ -188,6 +200,16 @@ export class Registry {
   /** The dynamically reserved resources of an agent (empty when none). */
   reservationsOf(agentId: string): Resource[] {
     return this.s.reservations.get(agentId) ?? [];
+  }
+
+  /** The quotas by role (roles without quota are absent). */
+  get quotas(): ReadonlyMap<string, RoleQuota> {
+    return this.s.quotas;
+  }
+
+  /** The weights operators set, by role (roles absent weigh 1). */
+  get weights(): ReadonlyMap<string, number> {
+    return this.s.weights;
   }
 
   /** The live tasks known to run on an agent. */
@@ -261,6 +283,23 @@ export class Registry {
     this.journal.flush();
   }
 
+  /**
+   * Records roles' quotas: each replaces its role's, and one without guarantees and limits removes it;
+   * durable when it returns. Throws TSR_REGISTRY_WRITE_FAILED.
+   */
+  updateQuota(quotas: RoleQuota[]): void {
+    if (quotas.length === 0) return;
+    this.journal.append({ op: 'updateQuota', quotas });
+    this.journal.flush();
+  }
+
+  /** Records roles' weights (roles not named keep theirs); durable when it returns. Throws TSR_REGISTRY_WRITE_FAILED. */
+  updateWeights(weights: RegisteredWeight[]): void {
+    if (weights.length === 0) return;
+    this.journal.append({ op: 'updateWeights', weights });
+    this.journal.flush();
+  }
+
   /** Records where a task runs (lazily durable: see the module comment). */
   addTask(task: RegisteredTask): void {
     const known = this.s.tasks.get(taskKey(task.frameworkId, task.taskId));
@@ -329,6 +368,15 @@ function applyOp(s: RegistryState, op: RegistryOp): void {
       if (op.resources.length === 0) s.reservations.delete(op.agentId);
       else s.reservations.set(op.agentId, op.resources);
       break;
+    case 'updateQuota':
+      for (const q of op.quotas) {
+        if (Object.keys(q.guarantees).length === 0 && Object.keys(q.limits).length === 0) s.quotas.delete(q.role);
+        else s.quotas.set(q.role, q);
+      }
+      break;
+    case 'updateWeights':
+      for (const w of op.weights) s.weights.set(w.role, w.weight);
+      break;
   }
 }
 
@@ -351,8 +399,8 @@ function snapshotOf(s: RegistryState, seq: number): Snapshot {
     frameworks: [...s.frameworks.values()],
     tasks: [...s.tasks.values()],
     reservations: [...s.reservations].map(([agentId, resources]) => ({ agentId, resources })),
-    quota: s.quota,
-    weights: s.weights,
+    quota: [...s.quotas.values()],
+    weights: [...s.weights].map(([role, weight]) => ({ role, weight })),
   };
 }
 
@@ -372,9 +420,12 @@ function loadSnapshot(v: unknown, state: RegistryState, bad: Fail): number {
   for (const a of s.agents) applyOp(state, { op: 'addAgent', agent: a });
   for (const f of s.frameworks) applyOp(state, { op: 'addFramework', framework: f });
   for (const t of s.tasks) applyOp(state, { op: 'addTask', task: t });
+  for (const key of ['quota', 'weights'] as const) if (s[key] !== undefined && !Array.isArray(s[key])) throw bad(`"${key}" is not an array`);
+  (s.quota ?? []).forEach((q, i) => checkQuota(q, (w) => bad(`quota[${i}]: ${w}`)));
+  (s.weights ?? []).forEach((w, i) => checkWeight(w, (x) => bad(`weights[${i}]: ${x}`)));
   for (const r of s.reservations ?? []) applyOp(state, { op: 'setReservations', agentId: r.agentId, resources: r.resources });
-  state.quota = Array.isArray(s.quota) ? s.quota : [];
-  state.weights = Array.isArray(s.weights) ? s.weights : [];
+  applyOp(state, { op: 'updateQuota', quotas: s.quota ?? [] });
+  applyOp(state, { op: 'updateWeights', weights: s.weights ?? [] });
   return s.seq;
 }
 
@@ -403,6 +454,15 @@ function checkReservations(r: unknown, fail: Fail): void {
   if (!isObj(r) || !isStr(r.agentId) || !Array.isArray(r.resources) || !r.resources.every(isObj)) throw fail('reservations need "agentId" and "resources" (an array of resources)');
 }
 
+function checkQuota(q: unknown, fail: Fail): void {
+  const amounts = (m: unknown) => isObj(m) && Object.values(m).every((v) => typeof v === 'number');
+  if (!isObj(q) || !isStr(q.role) || !amounts(q.guarantees) || !amounts(q.limits)) throw fail('a quota needs "role", "guarantees" and "limits" (objects of amounts by resource name)');
+}
+
+function checkWeight(w: unknown, fail: Fail): void {
+  if (!isObj(w) || !isStr(w.role) || typeof w.weight !== 'number') throw fail('a weight needs "role" and "weight" (a number)');
+}
+
 function checkLine(v: unknown, fail: Fail): RegistryOp & { seq: number } {
   if (!isObj(v)) throw fail('a line must be a JSON object');
   if (!Number.isInteger(v.seq) || (v.seq as number) <= 0) throw fail('"seq" is not a positive integer');
@@ -426,6 +486,14 @@ function checkLine(v: unknown, fail: Fail): RegistryOp & { seq: number } {
       break;
     case 'setReservations':
       checkReservations(v, fail);
+      break;
+    case 'updateQuota':
+      if (!Array.isArray(v.quotas)) throw fail('updateQuota needs "quotas" (an array)');
+      v.quotas.forEach((q, i) => checkQuota(q, (w) => fail(`quotas[${i}]: ${w}`)));
+      break;
+    case 'updateWeights':
+      if (!Array.isArray(v.weights)) throw fail('updateWeights needs "weights" (an array)');
+      v.weights.forEach((w, i) => checkWeight(w, (x) => fail(`weights[${i}]: ${x}`)));
       break;
     default:
       throw fail(`unknown op ${JSON.stringify(v.op)} (written by a newer Tessera release?)`);

@@ -102,7 +102,8 @@ export async function runMaster(opts: RunMasterOptions): Promise<RunningMaster> 
   let master: Master | undefined;
   let listener: SharedListener | undefined;
   try {
-    const info = { id: ids.masterId, ip: ipToUint32(ip), port: opts.port, pid: `master@${ip}:${opts.port}`, hostname, version: CORE_VERSION, address: { hostname, ip, port: opts.port } };
+    // QUOTA_V2: quota has guarantees and limits (UPDATE_QUOTA), as Mesos >= 1.9 masters advertise.
+    const info = { id: ids.masterId, ip: ipToUint32(ip), port: opts.port, pid: `master@${ip}:${opts.port}`, hostname, version: CORE_VERSION, address: { hostname, ip, port: opts.port }, capabilities: [{ type: 'QUOTA_V2' }] };
     master = new Master({
       info,
       allocator: modules.get(allocatorName),

@@ -6,6 +6,7 @@ import { CORE_VERSION } from '../../version';
 import type { Master } from '../master';
 import { flattenResources, ResourceBag } from '../model/resources';
 import type { Attribute, Resource, Task } from '../model/mesos';
+import { quotaMetrics } from '../quota';
 import { agentPid, type FrameworkRecord } from '../state';
 
 /** versionInfo is the body of `/version`. */
@@ -22,7 +23,14 @@ function legacyTask(t: Task): Record<string, unknown> {
     slave_id: t.agent_id.value,
     state: t.state,
     resources: flattenResources(t.resources),
-    statuses: (t.statuses ?? []).map((s) => ({ state: s.state, timestamp: s.timestamp })),
+    // As Mesos's model(TaskStatus): health, container status and labels ride along when the update had them.
+    statuses: (t.statuses ?? []).map((s) => ({
+      state: s.state,
+      timestamp: s.timestamp,
+      ...(s.healthy !== undefined ? { healthy: s.healthy } : {}),
+      ...(s.labels?.labels?.length ? { labels: s.labels.labels } : {}),
+      ...(s.container_status ? { container_status: s.container_status } : {}),
+    })),
     ...(t.labels?.labels?.length ? { labels: t.labels.labels } : {}),
   };
 }
@@ -151,6 +159,7 @@ export function metricsSnapshot(master: Master): Record<string, number> {
     'master/offers_rescinded': master.counters.offersRescinded,
     'master/invalid_calls': master.counters.invalidCalls,
     'master/messages_status_update': master.counters.statusUpdates,
+    ...quotaMetrics(master.quotas),
   };
 }
 

@@ -4,7 +4,9 @@
  * for another); the answer is a `mesos.v1.master.Response` in the format the Accept header allows (JSON
  * by default; 406 when neither), e.g. `{"type":"GET_STATE","get_state":{...}}`. SUBSCRIBE answers with
  * a RecordIO event stream; TEARDOWN with 200 and an empty body; RESERVE_RESOURCES and
- * UNRESERVE_RESOURCES with 202 and an empty body once applied (409 when the agent lacks the resources).
+ * UNRESERVE_RESOURCES with 202 and an empty body once applied (409 when the agent lacks the resources);
+ * UPDATE_QUOTA, SET_QUOTA, REMOVE_QUOTA and UPDATE_WEIGHTS with 200 and an empty body once recorded
+ * (quota-endpoints.ts).
  *
  * Refusals are plain text: 405 for a method other than POST, 400 for a body that does not decode, a
  * call without a (known) type or a call missing its field, 501 for a Mesos call Tessera does not serve.
@@ -24,6 +26,8 @@ import { decodeJson, decodeProto, encodeJson, encodeProto, requestFormat, respon
 import { readBody, reply } from './body';
 import { operatorSubscribe } from './operator-stream';
 import * as views from './operator-views';
+import { QUOTA_CALLS, quotaCall, type QuotaCallFields } from './quota-endpoints';
+import { getQuota, getWeights } from './quota-views';
 
 const CALL = 'mesos.v1.master.Call';
 const RESPONSE = 'mesos.v1.master.Response';
@@ -38,7 +42,7 @@ export interface OperatorEndpointOptions {
 }
 
 /** A decoded operator Call (wire plain shape). */
-interface OperatorCall {
+interface OperatorCall extends QuotaCallFields {
   type?: string;
   get_metrics?: { timeout?: { nanoseconds: number } };
   teardown?: { framework_id: { value: string } };
@@ -64,11 +68,13 @@ const QUERIES: Record<string, (master: Master, opts: OperatorEndpointOptions) =>
   GET_EXECUTORS: () => views.getExecutors(),
   GET_TASKS: (m) => views.getTasks(m),
   GET_ROLES: (m) => views.getRoles(m),
+  GET_WEIGHTS: (m) => getWeights(m),
+  GET_QUOTA: (m) => getQuota(m),
   GET_MASTER: (m) => views.getMaster(m),
 };
 
 /** SERVED_CALLS are the operator call types this master answers. */
-export const SERVED_CALLS: readonly string[] = [...Object.keys(QUERIES), 'SUBSCRIBE', 'TEARDOWN', 'RESERVE_RESOURCES', 'UNRESERVE_RESOURCES'];
+export const SERVED_CALLS: readonly string[] = [...Object.keys(QUERIES), 'SUBSCRIBE', 'TEARDOWN', 'RESERVE_RESOURCES', 'UNRESERVE_RESOURCES', ...QUOTA_CALLS];
 
 /** operatorEndpoint handles one request to /api/v1. */
 export async function operatorEndpoint(master: Master, req: http.IncomingMessage, res: http.ServerResponse, opts: OperatorEndpointOptions): Promise<void> {
@@ -98,6 +104,7 @@ export async function operatorEndpoint(master: Master, req: http.IncomingMessage
     if (stream) return operatorSubscribe(master, req, res, out, opts.log);
     if (type === 'TEARDOWN') return teardown(master, call, res);
     if (type === 'RESERVE_RESOURCES' || type === 'UNRESERVE_RESOURCES') return reservation(master, call, type, res);
+    if (QUOTA_CALLS.includes(type)) return quotaCall(master, call, type, res);
     const query = QUERIES[type];
     if (!query) {
       // A Mesos call Tessera does not serve (names Mesos does not know never get here: they decode as no type).

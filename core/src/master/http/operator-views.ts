@@ -102,12 +102,24 @@ export function getState(master: Master): PlainMessage {
   return { get_tasks: getTasks(master), get_executors: getExecutors(), get_frameworks: getFrameworks(master), get_agents: getAgents(master) };
 }
 
+/** RoleView is one role as GET_ROLES and `/roles` show it. */
+export interface RoleView {
+  name: string;
+  /** The weight operators set, else 1. */
+  weight: number;
+  /** The frameworks subscribed to the role. */
+  frameworks: Id[];
+  /** What the role holds: its tasks' resources and its outstanding offers' (reserved ones included). */
+  resources: Resource[];
+}
+
 /**
- * getRoles is a `Response.GetRoles`: every role a framework subscribed to, that holds resources or that
- * has reservations on an agent, with weight 1 (Tessera has no weights yet), its frameworks, and the
- * resources allocated to it — those of its tasks and of its outstanding offers (reserved ones included).
+ * roleViews lists, by name, every role a framework subscribed to, that holds resources, that has
+ * reservations on an agent, or that has a quota or a weight set by an operator (Mesos lists the roles
+ * with "one or more registered frameworks or a non-default weight or quota"), with its weight, its
+ * frameworks, and the resources allocated to it — those of its tasks and of its outstanding offers.
  */
-export function getRoles(master: Master): PlainMessage {
+export function roleViews(master: Master): RoleView[] {
   const roles = new Map<string, { frameworks: Id[]; resources: Resource[] }>();
   const role = (name: string) => {
     let r = roles.get(name);
@@ -125,9 +137,17 @@ export function getRoles(master: Master): PlainMessage {
   for (const o of master.offers.values()) role(o.role).resources.push(...(o.offer.resources ?? []));
   // A role that holds reservations is known even while no framework subscribes to it (Mesos's role tree).
   for (const a of master.agents.values()) for (const r of a.total) if (r.reservations?.length) role(r.reservations[r.reservations.length - 1].role ?? '*');
-  return {
-    roles: [...roles.keys()].sort().map((name) => ({ name, weight: 1, frameworks: roles.get(name)!.frameworks, resources: merged(roles.get(name)!.resources) })),
-  };
+  for (const name of master.quotas.keys()) role(name);
+  for (const name of master.weights.keys()) role(name);
+  return [...roles.keys()].sort().map((name) => ({ name, weight: master.weights.get(name) ?? 1, frameworks: roles.get(name)!.frameworks, resources: merged(roles.get(name)!.resources) }));
+}
+
+/**
+ * getRoles is a `Response.GetRoles`: {@link roleViews}. Mesos's v1 `Role` has no quota field (its
+ * quota is in GET_QUOTA, and in the legacy `/roles`).
+ */
+export function getRoles(master: Master): PlainMessage {
+  return { roles: roleViews(master) };
 }
 
 /** getMaster is a `Response.GetMaster`. */

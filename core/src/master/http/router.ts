@@ -10,11 +10,12 @@ import { DEFAULT_MAX_BODY_BYTES, reply } from './body';
 import { legacyState, metricsSnapshot, versionInfo } from './legacy-endpoints';
 import { operatorEndpoint } from './operator-endpoint';
 import { masterPrometheus, PROMETHEUS_CONTENT_TYPE, type ModuleMetricsSource } from './prometheus';
+import { quotaEndpoint, rolesEndpoint, weightsEndpoint } from './quota-endpoints';
 import { schedulerEndpoint } from './scheduler-endpoint';
 import { webUi } from './webui';
 
 /** ENDPOINTS lists what the master serves, for the 404 answer. */
-const ENDPOINTS = ['/ (web UI)', '/api/v1/scheduler', '/api/v1', '/state', '/metrics', '/metrics/snapshot', '/health', '/version', '/flags', '/redirect'];
+const ENDPOINTS = ['/ (web UI)', '/api/v1/scheduler', '/api/v1', '/state', '/roles', '/quota', '/weights', '/metrics', '/metrics/snapshot', '/health', '/version', '/flags', '/redirect'];
 
 /** MasterHttpOptions configure the HTTP server. */
 export interface MasterHttpOptions {
@@ -35,6 +36,9 @@ export function createMasterHttpServer(master: Master, opts: MasterHttpOptions):
     const route = url.pathname.replace(/\/+$/, '') || '/';
     Promise.resolve()
       .then(() => {
+        // DELETE /quota/<role>: the role may hold slashes (a nested role).
+        const quotaRole = /^(?:\/master)?\/quota\/(.+)$/.exec(route)?.[1];
+        if (quotaRole !== undefined) return quotaEndpoint(master, req, res, max, quotaRole);
         switch (route) {
           case '/':
           case '/index.html':
@@ -66,6 +70,17 @@ export function createMasterHttpServer(master: Master, opts: MasterHttpOptions):
           case '/state.json':
           case '/master/state.json':
             return json(res, legacyState(master, opts.flags ?? {}));
+          case '/quota':
+          case '/master/quota':
+            return quotaEndpoint(master, req, res, max);
+          case '/weights':
+          case '/master/weights':
+            return weightsEndpoint(master, req, res, max);
+          case '/roles':
+          case '/master/roles':
+          case '/roles.json':
+          case '/master/roles.json':
+            return rolesEndpoint(master, res);
           case '/metrics/snapshot':
             return json(res, metricsSnapshot(master));
           case '/metrics':

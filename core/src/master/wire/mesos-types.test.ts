@@ -43,9 +43,29 @@ describe('Mesos v1 types', () => {
     expect(values('mesos.v1.master.Call', 'Type')).toMatchObject({ GET_STATE: 9, GET_MASTER: 17, SUBSCRIBE: 18, TEARDOWN: 31, MARK_AGENT_GONE: 32 });
     expect(values('mesos.v1.master.Response', 'Type')).toMatchObject({ GET_STATE: 8, GET_AGENTS: 9, GET_TASKS: 12, GET_MASTER: 15 });
     expect(numbers('mesos.v1.master.Response')).toMatchObject({ get_state: 9, get_agents: 10, get_frameworks: 11, get_tasks: 13, get_master: 16 });
-    expect(numbers('mesos.v1.master.Call')).toEqual({ type: 1, get_metrics: 2, reserve_resources: 7, unreserve_resources: 8, teardown: 16 });
+    expect(numbers('mesos.v1.master.Call')).toEqual({
+      type: 1,
+      get_metrics: 2,
+      update_weights: 6,
+      reserve_resources: 7,
+      unreserve_resources: 8,
+      set_quota: 14,
+      remove_quota: 15,
+      teardown: 16,
+      update_quota: 20,
+    });
     expect(numbers('mesos.v1.master.Call.ReserveResources')).toEqual({ agent_id: 1, resources: 2 });
     expect(numbers('mesos.v1.master.Call.UnreserveResources')).toEqual({ agent_id: 1, resources: 2 });
+    // Quota and weights (Mesos 1.9+: include/mesos/v1/master/master.proto, quota/quota.proto).
+    expect(values('mesos.v1.master.Call', 'Type')).toMatchObject({ GET_WEIGHTS: 15, UPDATE_WEIGHTS: 16, GET_QUOTA: 28, SET_QUOTA: 29, REMOVE_QUOTA: 30, UPDATE_QUOTA: 36 });
+    expect(values('mesos.v1.master.Response', 'Type')).toMatchObject({ GET_WEIGHTS: 14, GET_QUOTA: 18 });
+    expect(numbers('mesos.v1.master.Response')).toMatchObject({ get_weights: 15, get_quota: 19 });
+    expect(numbers('mesos.v1.master.Call.UpdateQuota')).toEqual({ force: 1, quota_configs: 2 });
+    expect(numbers('mesos.v1.master.Call.UpdateWeights')).toEqual({ weight_infos: 1 });
+    expect(numbers('mesos.v1.quota.QuotaConfig')).toEqual({ role: 1, guarantees: 2, limits: 3 });
+    expect(numbers('mesos.v1.quota.QuotaRequest')).toEqual({ force: 1, role: 2, guarantee: 3 });
+    expect(numbers('mesos.v1.quota.QuotaInfo')).toEqual({ role: 1, principal: 2, guarantee: 3 });
+    expect(numbers('mesos.v1.quota.QuotaStatus')).toEqual({ infos: 1, configs: 2 });
   });
 
   it('plans carry required-ness and the explicit defaults Mesos writes', () => {
