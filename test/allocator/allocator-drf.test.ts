@@ -137,6 +137,31 @@ describe('allocator-drf module', () => {
     }
   }, 60_000);
 
+  it('offers declined resources again at the next tick, not at once (no offer storm on refuse_seconds 0)', async () => {
+    // A short batch window: before, every decline asked for a cycle within it, and a scheduler that
+    // declined with refuse_seconds 0 was re-offered the same agent ~190 times a second.
+    const { host: h, log } = host({ allocation_interval: '1h', event_batch_window: '0ms' });
+    await h.start();
+    const master = new MasterState();
+    const link = new AllocatorLink({ module: h.get('drf'), snapshot: () => master.snapshot(), onOffers: (a) => master.onOffers(a), log });
+    try {
+      link.open();
+      link.tick();
+      await waitFor(() => master.outstanding.size === 10, 10_000, 'offers of all 10 agents');
+      for (const a of [...master.outstanding.values()]) {
+        master.outstanding.delete(a.agentId!);
+        link.send({ recoverResources: { frameworkId: a.frameworkId, agentId: a.agentId, resources: a.resources, filters: { refuseSeconds: 0 } } });
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      expect(master.outstanding.size).toBe(0);
+      link.tick();
+      await waitFor(() => master.outstanding.size === 10, 10_000, 'the declined agents offered again at the tick');
+      expect(master.doubled).toEqual([]);
+    } finally {
+      link.close();
+    }
+  }, 60_000);
+
   it('refuses bad parameters at start, naming the parameter', async () => {
     const { host: h } = host({ allocation_interval: 'soon' });
     const err = (await h.start().then(() => undefined, (e: unknown) => e)) as TesseraError;

@@ -10,7 +10,10 @@ import type { AllocatorOptions } from './engine';
 
 /** Parameters as an operator writes them in modules.json (after schema validation). */
 export interface DrfParameters {
-  /** A full allocation cycle runs at least this often even without ticks from the core (default "1s"). */
+  /**
+   * A full allocation cycle runs at least this often even without ticks from the core (default "1s");
+   * refused-offer filters last at least this long.
+   */
   allocation_interval?: string | number;
   /** Events that ask for a cycle within this window share one cycle (default "5ms"; "0ms" = next turn). */
   event_batch_window?: string | number;
@@ -33,12 +36,12 @@ export const PARAMETERS_SCHEMA: Record<string, unknown> = {
   additionalProperties: false,
   properties: {
     allocation_interval: {
-      description: 'A full allocation cycle runs at least this often, also without ticks from the core (e.g. "1s", "500ms", "1secs"; a number means milliseconds).',
+      description: 'A full allocation cycle runs at least this often, also without ticks from the core (e.g. "1s", "500ms", "1secs"; a number means milliseconds). Refused-offer filters last at least this long (or 1.5 spacings of the core\'s ticks when those are further apart).',
       oneOf: [{ type: 'string', pattern: DURATION }, { type: 'number', exclusiveMinimum: 0 }],
       default: '1s',
     },
     event_batch_window: {
-      description: 'Events asking for a cycle (new agent, revive, recovered resources) within this window share one cycle (e.g. "5ms").',
+      description: 'Events asking for a cycle (new agent or framework, revive) within this window share one cycle (e.g. "5ms"); recovered resources wait for the next full cycle.',
       oneOf: [{ type: 'string', pattern: DURATION }, { type: 'number', minimum: 0 }],
       default: '5ms',
     },
@@ -130,6 +133,7 @@ export function resolveParameters(p: DrfParameters = {}): DrfSettings {
       fairnessExcludeResourceNames: typeof excluded === 'string' ? excluded.split(',').map((s) => s.trim()).filter(Boolean) : (excluded ?? []),
       minAllocatableResources: parseMinAllocatable(p.min_allocatable_resources ?? 'cpus:0.01|mem:32'),
       defaultRefuseSeconds: p.default_refuse_seconds ?? 5,
+      allocationIntervalMs: intervalMs,
     },
     allocationIntervalMs: intervalMs,
     eventBatchWindowMs: parseDurationMs('event_batch_window', p.event_batch_window ?? '5ms'),

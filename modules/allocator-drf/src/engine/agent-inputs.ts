@@ -146,10 +146,13 @@ export function recoverResources(
   if (Number.isNaN(refuse) || refuse < 0) refuse = s.options.defaultRefuseSeconds;
   refuse = Math.min(refuse, MAX_REFUSE_SECONDS);
   if (refuse === 0) return;
+  // As Mesos (timeout = max(allocationInterval, timeout)): a filter outlives the next full cycle, so
+  // the framework is not offered what it just declined at once. Recovery asks for no cycle of its own.
+  const lifeMs = Math.max(refuse * 1000, s.allocationIntervalMs);
   for (const [role, res] of parts) {
     // A framework that left the role and holds nothing there any more is no longer offered it.
     const m = fw.memberships.get(role);
-    if (m !== undefined) s.addFilter(agent, m, res, nowMs + refuse * 1000);
+    if (m !== undefined) s.addFilter(agent, m, res, nowMs + lifeMs);
   }
 }
 

@@ -3,7 +3,8 @@
  *
  * Agents are visited in a (seeded) random order. Stage 1 serves roles whose quota guarantees are not
  * met: for each agent, those roles by weighted dominant share (kept in a heap for the cycle, see
- * {@link GuaranteeQueue}), their frameworks in DRF order, each offered the role's
+ * {@link GuaranteeQueue}), the frameworks of the role and its descendants in hierarchical DRF order
+ * (allocations to descendants count towards an ancestor's guarantee), each offered its role's
  * reservations plus unreserved scalars up to the unmet guarantee, plus — only when it makes progress
  * on the guarantee — the other resources of the agent within the role's limits and the global headroom.
  * Stage 2 is fair sharing: for each agent, every role in hierarchical DRF order and its frameworks in
@@ -22,7 +23,7 @@
  * of suppressing.
  */
 import type { AgentState, EngineState, FrameworkState, Membership, RoleState } from './engine-state';
-import { GuaranteeQueue } from './guarantee-queue';
+import { type Candidate, GuaranteeQueue } from './guarantee-queue';
 import { at } from './quantities';
 import { ResourceEntry, Resources } from './resources';
 import type { SorterClient } from './sorter';
@@ -169,7 +170,6 @@ function gpuBlocked(state: EngineState, agent: AgentState, fw: FrameworkState): 
  * any of them, whatever the role (a stage 1 offer is part of what the agent has), so it is skipped.
  */
 function stage1(state: EngineState, agents: AgentState[], nowMs: number, book: OfferBook): void {
-  const quota = state.quota;
   const queue = new GuaranteeQueue(state);
   const budget = new Budget();
   const extraBudget = new Budget();
@@ -177,23 +177,7 @@ function stage1(state: EngineState, agents: AgentState[], nowMs: number, book: O
     if (queue.isEmpty()) return;
     if (agent.available.isEmpty() || state.refusedByAll(agent, nowMs)) continue;
     for (let q = queue.next(); q !== null; q = queue.next()) {
-      const rs = q.rs;
-      rs.sorter.beginWalk();
-      try {
-        for (let c = rs.sorter.nextInWalk(); c !== null; c = rs.sorter.nextInWalk()) {
-          if (!quota.isUnsatisfiedAt(rs.quota) || agent.available.isEmpty()) break;
-          const m = c.owner!;
-          const fw = m.fw;
-          if (gpuBlocked(state, agent, fw)) continue;
-          const offer = stripIncapable(guaranteeOffer(state, agent, rs.name, budget, extraBudget), fw);
-          if (offer.isEmpty() || isFilteredOut(state, m, agent, offer, nowMs)) continue;
-          state.allocate(agent, m, offer);
-          book.add(fw.id, agent.id, rs.name, offer);
-          queue.allocatedTo(q);
-        }
-      } finally {
-        rs.sorter.endWalk();
-      }
+      serveGuarantee(state, agent, q, queue, nowMs, book, budget, extraBudget);
       if (agent.available.isEmpty()) break;
     }
     // The queue lives for this cycle only, so an error above leaves nothing inconsistent behind.
@@ -202,13 +186,61 @@ function stage1(state: EngineState, agents: AgentState[], nowMs: number, book: O
 }
 
 /**
- * The stage 1 offer of `agent` to `role`: unreserved scalars up to the unmet guarantee, and only when
- * there are some, also the role's own reservations, non-scalar and revocable resources, and further
- * unreserved scalars within the role's limits and the headroom surplus. Empty when it makes no progress.
+ * Offers `agent` towards the unmet guarantee of candidate `q`'s role, to the frameworks of the role and
+ * of its descendants (whose allocations count towards it, as in Mesos's hierarchical quota), roles in
+ * hierarchical DRF order and each role's frameworks in DRF order, until the guarantee is met or the
+ * agent has nothing left. A guaranteed parent whose frameworks all live in child roles is served so.
+ */
+function serveGuarantee(
+  state: EngineState,
+  agent: AgentState,
+  q: Candidate,
+  queue: GuaranteeQueue,
+  nowMs: number,
+  book: OfferBook,
+  budget: Budget,
+  extraBudget: Budget,
+): void {
+  const quota = state.quota;
+  const roleSorter = state.roleSorter;
+  roleSorter.beginWalk(q.role);
+  try {
+    for (let rc = roleSorter.nextInWalk(); rc !== null; rc = roleSorter.nextInWalk()) {
+      const rs = rc.owner!;
+      if (state.options.filterGpuResources && agent.hasGpu && rs.gpuActive === 0) continue;
+      const sorter = rs.sorter;
+      sorter.beginWalk();
+      try {
+        for (let c = sorter.nextInWalk(); c !== null; c = sorter.nextInWalk()) {
+          if (!quota.isUnsatisfiedAt(q.quota) || agent.available.isEmpty()) return;
+          const m = c.owner!;
+          const fw = m.fw;
+          if (gpuBlocked(state, agent, fw)) continue;
+          const offer = stripIncapable(guaranteeOffer(state, agent, q.role, rs.name, budget, extraBudget), fw);
+          if (offer.isEmpty() || isFilteredOut(state, m, agent, offer, nowMs)) continue;
+          state.allocate(agent, m, offer);
+          book.add(fw.id, agent.id, rs.name, offer);
+          queue.allocatedTo(q, rs.name);
+        }
+      } finally {
+        sorter.endWalk();
+      }
+    }
+  } finally {
+    roleSorter.endWalk();
+  }
+}
+
+/**
+ * The stage 1 offer of `agent` to `role` towards the guarantee of `target` (the role itself or an
+ * ancestor): unreserved scalars up to the target's unmet guarantee, and only when there are some, also
+ * the role's own reservations, non-scalar and revocable resources, and further unreserved scalars
+ * within the role's limits and the headroom surplus. Empty when it makes no progress.
  */
 function guaranteeOffer(
   state: EngineState,
   agent: AgentState,
+  target: string,
   role: string,
   budget: Budget,
   extraBudget: Budget,
@@ -225,7 +257,7 @@ function guaranteeOffer(
       continue;
     }
     // Valid quota has guarantees within limits, but an ancestor's limit may be the tighter one.
-    const g = Math.min(e.milli, Math.min(quota.unsatisfied(role, k.nameId), quota.limitRemaining(role, k.nameId)) - budget.taken(k.nameId));
+    const g = Math.min(e.milli, Math.min(quota.unsatisfied(target, k.nameId), quota.limitRemaining(role, k.nameId)) - budget.taken(k.nameId));
     if (g > 0) {
       guaranteed.push(g === e.milli ? e : { kind: k, milli: g, ranges: null, items: null });
       budget.take(k.nameId, g);

@@ -18,8 +18,9 @@ import * as agents from './agent-inputs';
 import { runCycle } from './allocation-cycle';
 import { EngineState } from './engine-state';
 import * as frameworks from './framework-inputs';
-import { AllocatorError, AllocatorOptions, resolveOptions } from './options';
-import { QuantityVector, vectorToRecord } from './quantities';
+import { AllocatorError, AllocatorOptions, checkAllocationInterval, resolveOptions } from './options';
+import { vectorToRecord } from './quantities';
+import { quotaSpecOf } from './quota-rules';
 import { Resources } from './resources';
 import type {
   Allocation,
@@ -28,6 +29,7 @@ import type {
   AllocatorFramework,
   Filters,
   OfferFilter,
+  Quota,
   Resource,
   Snapshot,
   UpdateAgent,
@@ -37,6 +39,8 @@ import type {
 /** The engine; see the module comment. */
 export class DrfAllocator {
   private state: EngineState;
+  /** Set by {@link setAllocationInterval}; outlives snapshots. */
+  private allocationIntervalMs: number | undefined;
 
   /** Creates an empty allocator (no agents, no frameworks, not paused); throws for invalid options. */
   constructor(private readonly options: AllocatorOptions = {}) {
@@ -50,9 +54,11 @@ export class DrfAllocator {
   loadSnapshot(snapshot: Snapshot, nowMs?: number): void {
     const s = new EngineState(resolveOptions(this.options));
     if (nowMs !== undefined) s.clockMs = nowMs;
+    if (this.allocationIntervalMs !== undefined) s.allocationIntervalMs = this.allocationIntervalMs;
     this.state = s;
     this.updateWeights(snapshot.weights ?? []);
-    for (const q of snapshot.quotas ?? []) this.updateQuota(q.role ?? '', q.guarantees ?? [], q.limits ?? []);
+    // Checked as a whole: the rules relate roles to each other, and the snapshot's order is arbitrary.
+    this.setQuotas('snapshot quotas', snapshot.quotas ?? []);
     for (const a of snapshot.agents ?? []) agents.addAgent(s, a);
     for (const f of snapshot.frameworks ?? []) frameworks.addFramework(s, f);
     for (const o of snapshot.outstandingOffers ?? []) agents.holdOutstandingOffer(s, o);
@@ -131,8 +137,9 @@ export class DrfAllocator {
    * Gives back resources a framework held on an agent: an unused or declined offer, or a finished
    * task's. `filters` (from DECLINE or ACCEPT) refuse these resources, in their role, to the framework
    * for `refuseSeconds` from `nowMs` (default 5 s; 0 creates no filter; negative or NaN take the
-   * default; at most 365 days). Absent filters create none (finished tasks). `nowMs` defaults to the
-   * time of the latest cycle; the module layer should pass the current time.
+   * default; at most 365 days), and at least for the allocation interval, as Mesos does. Absent filters
+   * create none (finished tasks). `nowMs` defaults to the time of the latest cycle; the module layer
+   * should pass the current time. Recovery never runs a cycle: the resources wait for the next one.
    */
   recoverResources(frameworkId: string, agentId: string, resources: readonly Resource[], filters?: Filters | null, nowMs?: number): void {
     agents.recoverResources(this.state, frameworkId, agentId, resources, filters, nowMs ?? this.state.clockMs);
@@ -154,18 +161,29 @@ export class DrfAllocator {
 
   // ---- quota, weights, pause ---------------------------------------------------------------------
 
-  /** Sets a role's quota (scalar guarantees and limits, by name); both empty clears it. */
+  /**
+   * Sets a role's quota (scalar guarantees and limits, by name); both empty clears it. Throws
+   * AllocatorError, naming the roles and amounts, when the result breaks Mesos's hierarchical quota
+   * rules ({@link validateQuotas}): a child's guarantee must fit in its parent's, a child's limit in
+   * its ancestors'.
+   */
   updateQuota(role: string, guarantees: readonly Resource[], limits: readonly Resource[]): void {
-    const g: QuantityVector = [];
-    Resources.fromProto(guarantees).addScalarsTo(g, 1);
-    const l = new Map<number, number>();
-    for (const e of Resources.fromProto(limits).entries) {
-      if (e.kind.valueKind === 0) l.set(e.kind.nameId, (l.get(e.kind.nameId) ?? 0) + e.milli);
-    }
+    this.setQuotas('updateQuota', [{ role, guarantees: guarantees.slice(), limits: limits.slice() }]);
+  }
+
+  /**
+   * Sets several roles' quotas at once, checking the rules on the result only (a parent and its child
+   * raised together, a guarantee moved between siblings): nothing changes when it throws.
+   */
+  updateQuotas(quotas: readonly Quota[]): void {
+    this.setQuotas('updateQuotas', quotas);
+  }
+
+  private setQuotas(op: string, quotas: readonly Quota[]): void {
     try {
-      this.state.quota.setQuota(role, g, l);
+      this.state.quota.setQuotas(quotas.map((q) => ({ role: q.role ?? '', ...quotaSpecOf(q.guarantees ?? [], q.limits ?? []) })));
     } catch (err) {
-      throw new AllocatorError(`updateQuota: ${(err as Error).message}`);
+      throw new AllocatorError(`${op}: ${(err as Error).message}`);
     }
   }
 
@@ -182,6 +200,17 @@ export class DrfAllocator {
       this.state.weights.set(w.role!, w.weight!);
       this.state.roleSorter.setWeight(w.role!, w.weight!);
     }
+  }
+
+  /**
+   * Sets the longest time between two full cycles, the shortest life of a new refused-offer filter
+   * (see {@link AllocatorOptions.allocationIntervalMs}); filters already set keep their expiry. The
+   * module sets it when the core's ticks turn out to be further apart than its own interval.
+   */
+  setAllocationInterval(ms: number): void {
+    checkAllocationInterval(ms);
+    this.allocationIntervalMs = ms;
+    this.state.allocationIntervalMs = ms;
   }
 
   /** Pauses allocation: cycles return no offers until resumed. */

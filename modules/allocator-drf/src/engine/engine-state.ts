@@ -61,6 +61,8 @@ export class EngineState {
   paused = false;
   /** The latest time the engine was told (ms); default time of filters created without one. */
   clockMs = 0;
+  /** The shortest life of a refused-offer filter (ms); see {@link ResolvedOptions.allocationIntervalMs}. */
+  allocationIntervalMs: number;
   private rng: number;
 
   /** Creates an empty state with resolved options. */
@@ -68,6 +70,7 @@ export class EngineState {
     this.basis = new ShareBasis(options.fairnessExcludeResourceNames);
     this.roleSorter = new DrfSorter<RoleState>(this.basis, true);
     this.rng = (options.shuffleSeed ?? 1) >>> 0 || 1;
+    this.allocationIntervalMs = options.allocationIntervalMs;
   }
 
   /** A deterministic pseudo-random integer in [0, n) (mulberry32). */
@@ -135,26 +138,37 @@ export class EngineState {
 
   /** Refuses `res` (unallocated) of `agent` to member `m` until `expiresAtMs`. */
   addFilter(agent: AgentState, m: Membership, res: Resources, expiresAtMs: number): void {
-    if (agent.filters === null) agent.filters = new AgentFilters<Membership>();
+    // A member whose last filter on the agent expires leaves the agent's place in its index at once,
+    // whether a sweep or a cache rebuild in refusingAll() dropped it.
+    if (agent.filters === null) agent.filters = new AgentFilters<Membership>((gone) => gone.filteredAgents.delete(agent));
     agent.filters.add(m, res, expiresAtMs);
     m.filteredAgents.add(agent);
     this.filteredAgents.add(agent);
     if (expiresAtMs < this.nextFilterExpiryMs) this.nextFilterExpiryMs = expiresAtMs;
   }
 
-  /** Removes every filter of a member (revive, deactivation, leaving the role). */
+  /** Removes every filter of a member (revive, deactivation, leaving the role, removal). */
   clearFilters(m: Membership): void {
     for (const agent of m.filteredAgents) {
-      agent.filters!.remove(m);
-      if (agent.filters!.size === 0) this.filteredAgents.delete(agent);
+      // Removing an agent takes it out of every member's index; a null here would be a bookkeeping
+      // bug, and revive or deactivation must not fail the stream (and lose every filter) for it.
+      const filters = agent.filters;
+      if (filters === null) continue;
+      filters.remove(m);
+      if (filters.size === 0) this.filteredAgents.delete(agent);
     }
     m.filteredAgents.clear();
   }
 
-  /** Removes every filter on an agent (the agent is removed). */
+  /**
+   * Removes every filter on an agent (the agent is removed). As Mesos's removeFilters(slaveId), every
+   * member forgets the agent, not only those that still have filters on it: removal is rare, and the
+   * index must never point at a removed agent.
+   */
   clearAgentFilters(agent: AgentState): void {
+    // Without filters ever (`filters` is created by the first one), no member's index names the agent.
     if (agent.filters === null) return;
-    for (const m of agent.filters.keys()) m.filteredAgents.delete(agent);
+    for (const fw of this.frameworks.values()) for (const m of fw.memberships.values()) m.filteredAgents.delete(agent);
     agent.filters = null;
     this.filteredAgents.delete(agent);
   }
@@ -165,12 +179,8 @@ export class EngineState {
     let earliest = Infinity;
     for (const agent of this.filteredAgents) {
       const filters = agent.filters!;
-      const before = Array.from(filters.keys());
+      // Members left without filters here leave their index through the AgentFilters callback.
       earliest = Math.min(earliest, filters.sweep(nowMs));
-      if (filters.size < before.length || filters.size === 0) {
-        const left = new Set(filters.keys());
-        for (const m of before) if (!left.has(m)) m.filteredAgents.delete(agent);
-      }
       if (filters.size === 0) this.filteredAgents.delete(agent);
     }
     this.nextFilterExpiryMs = earliest;

@@ -1,10 +1,12 @@
 /**
  * Refused-offer filters: their Mesos semantics case by case, then against a model: random declines
- * (with random refuse_seconds), launches, task ends, revives, suppressions and (de)activations; after
+ * (with random refuse_seconds), launches, task ends, revives, suppressions, (de)activations and agents
+ * removed (and added again under the same id); after
  * every cycle the offers must respect every live filter, and whatever is left unoffered must be refused
  * by every framework that could take it.
  */
 import { DrfAllocator } from './allocator';
+import type { AllocatorOptions } from './options';
 import { parseResources } from './resource-text';
 import { Resources } from './resources';
 import { agentMsg, declineAll, finishTask, frameworkMsg, qty, Rng, SimTask } from './test-support';
@@ -12,8 +14,8 @@ import type { Allocation } from './types';
 
 const T0 = 1_700_000_000_000;
 
-function engineWith(agents: [string, string][], frameworks: [string, string[], string[]?][]): DrfAllocator {
-  const e = new DrfAllocator();
+function engineWith(agents: [string, string][], frameworks: [string, string[], string[]?][], options: AllocatorOptions = {}): DrfAllocator {
+  const e = new DrfAllocator(options);
   for (const [id, res] of agents) e.addAgent(agentMsg(id, res));
   for (const [id, roles, caps] of frameworks) e.addFramework(frameworkMsg(id, roles, caps ?? []));
   return e;
@@ -47,6 +49,23 @@ describe('offer filters', () => {
     declineAll(negative, negative.allocate(T0), -3, T0);
     expect(negative.allocate(T0 + 4_000)).toEqual([]);
     expect(negative.allocate(T0 + 5_000)).toHaveLength(1);
+  });
+
+  it('keeps a refusal shorter than the allocation interval for the interval, as Mesos does', () => {
+    const e = engineWith([['a1', 'cpus:4;mem:1024']], [['f1', ['web']]], { allocationIntervalMs: 1000 });
+    declineAll(e, e.allocate(T0), 0.2, T0);
+    expect(e.offerFilters()[0].expiresAtMs).toBe(T0 + 1000);
+    expect(e.allocate(T0 + 500)).toEqual([]);
+    const again = e.allocate(T0 + 1000);
+    expect(again).toHaveLength(1);
+    // The interval may change (the module follows the core's ticks); refuse_seconds 0 still sets nothing.
+    e.setAllocationInterval(3000);
+    declineAll(e, again, 0.2, T0 + 1000);
+    expect(e.offerFilters()[0].expiresAtMs).toBe(T0 + 4000);
+    e.reviveOffers('f1');
+    declineAll(e, e.allocate(T0 + 1001), 0, T0 + 1001);
+    expect(e.offerFilters()).toEqual([]);
+    expect(() => e.setAllocationInterval(Number.NaN)).toThrow(/allocationIntervalMs must be a finite number of milliseconds >= 0, got NaN/);
   });
 
   it('offers again before expiry when more resources became available', () => {
@@ -147,6 +166,55 @@ describe('offer filters', () => {
 });
 
 
+describe('offer filters when agents go away', () => {
+  const held = (text: string): ReturnType<typeof parseResources> => parseResources(text).map((r) => ({ ...r, allocationInfo: { role: 'r' } }));
+
+  // f1 refuses part of x briefly, f2 refuses two parts for long: f2's two filters outnumber f1's one,
+  // which is what used to hide f1's expiry from the bookkeeping.
+  function expiredNextToOthers(): DrfAllocator {
+    const e = engineWith([['x', 'cpus:4;mem:400'], ['y', 'cpus:4;mem:400']], [['f1', ['r']], ['f2', ['r']]]);
+    e.updateAllocation({ frameworkId: 'f1', agentId: 'x', role: 'r', resources: held('cpus:1;mem:100') });
+    e.updateAllocation({ frameworkId: 'f2', agentId: 'x', role: 'r', resources: held('cpus:2;mem:200') });
+    e.recoverResources('f1', 'x', held('cpus:1;mem:100'), { refuseSeconds: 1 }, T0);
+    e.recoverResources('f2', 'x', held('cpus:1;mem:100'), { refuseSeconds: 100 }, T0);
+    e.recoverResources('f2', 'x', held('cpus:1;mem:100'), { refuseSeconds: 100 }, T0);
+    e.suppressOffers('f1');
+    e.suppressOffers('f2');
+    e.allocate(T0 + 2_000); // f1's filter expires and is swept; f2's stay
+    expect(e.offerFilters().map((f) => f.frameworkId)).toEqual(['f2', 'f2']);
+    e.removeAgent('x');
+    expect(e.offerFilters()).toEqual([]);
+    return e;
+  }
+
+  it.each([
+    ['revive', (e: DrfAllocator) => e.reviveOffers('f1')],
+    ['deactivation', (e: DrfAllocator) => e.deactivateFramework('f1')],
+    ['leaving the role', (e: DrfAllocator) => e.updateFramework(frameworkMsg('f1', ['other']))],
+    ['framework removal', (e: DrfAllocator) => e.removeFramework('f1')],
+  ])('forgets a removed agent for frameworks whose filters on it had expired (%s after removal)', (_what, act) => {
+    const e = expiredNextToOthers();
+    expect(() => act(e)).not.toThrow();
+    // The engine goes on: y is offered, and an agent added again under the old id is too.
+    e.reviveOffers('f2');
+    e.addAgent(agentMsg('x', 'cpus:2;mem:200'));
+    const offers = e.allocate(T0 + 3_000);
+    expect(offers.map((o) => o.agentId).sort()).toEqual(['x', 'y']);
+    expect(e.stats().filters).toBe(0);
+  });
+
+  it('keeps the filters of other frameworks and agents when an agent is removed', () => {
+    const e = engineWith([['x', 'cpus:4;mem:400'], ['y', 'cpus:4;mem:400']], [['f1', ['r']]], { shuffleSeed: null });
+    declineAll(e, e.allocate(T0), 60, T0);
+    expect(e.offerFilters().map((f) => f.agentId).sort()).toEqual(['x', 'y']);
+    e.removeAgent('x');
+    expect(e.offerFilters().map((f) => f.agentId)).toEqual(['y']);
+    expect(e.allocate(T0 + 1_000)).toEqual([]);
+    e.reviveOffers('f1');
+    expect(e.allocate(T0 + 2_000).map((o) => o.agentId)).toEqual(['y']);
+  });
+});
+
 interface ModelFilter {
   frameworkId: string;
   role: string;
@@ -238,6 +306,17 @@ describe('offer filters (model-based)', () => {
             e.activateFramework(fw.id);
           }
           fw.active = !fw.active;
+        } else if (action < 0.3 && agentIds.length > 1) {
+          // An agent goes away (often after some filters on it expired) and may come back under the
+          // same id: later revives and deactivations must not trip over it.
+          const gone = agentIds.splice(rng.int(0, agentIds.length - 1), 1)[0];
+          e.removeAgent(gone);
+          filters = filters.filter((f) => f.agentId !== gone);
+          for (let i = tasks.length - 1; i >= 0; i--) if (tasks[i].agentId === gone) tasks.splice(i, 1);
+          if (rng.next() < 0.5) {
+            agentIds.push(gone);
+            e.addAgent(agentMsg(gone, `cpus:${rng.int(1, 8)};mem:${rng.int(1, 8) * 512}`));
+          }
         }
       }
     }

@@ -5,7 +5,7 @@
  */
 import * as agents from './agent-inputs';
 import { DrfAllocator } from './allocator';
-import { EngineState, RoleState } from './engine-state';
+import { EngineState } from './engine-state';
 import * as frameworks from './framework-inputs';
 import { GuaranteeQueue } from './guarantee-queue';
 import { resolveOptions } from './options';
@@ -22,16 +22,42 @@ function vector(text: string): QuantityVector {
   return v;
 }
 
-/** The naive stage 1 order: active roles with an unmet guarantee, sorted by weighted share, then name. */
-function sortedCandidates(s: EngineState): RoleState[] {
-  const key = (rs: RoleState): number => s.roleSorter.dominantShare(rs.name) / (s.weights.get(rs.name) ?? 1);
+/**
+ * The naive stage 1 order: roles with an unmet guarantee and an active framework in their subtree,
+ * sorted by weighted share, then name.
+ */
+function sortedCandidates(s: EngineState): string[] {
+  const key = (role: string): number => s.roleSorter.dominantShare(role) / (s.weights.get(role) ?? 1);
+  const activeBelow = (role: string): boolean =>
+    Array.from(s.roles.values()).some((rs) => (rs.name === role || rs.name.startsWith(`${role}/`)) && rs.sorter.activeCount > 0);
   return s.quota
     .guaranteedRoles()
-    .map((name) => s.roles.get(name))
-    .filter((rs): rs is RoleState => rs !== undefined && rs.sorter.activeCount > 0 && s.quota.isUnsatisfied(rs.name))
-    .map((rs) => ({ rs, key: key(rs) }))
-    .sort((a, b) => a.key - b.key || (a.rs.name < b.rs.name ? -1 : 1))
-    .map((x) => x.rs);
+    .filter((role) => activeBelow(role) && s.quota.isUnsatisfied(role))
+    .map((role) => ({ role, key: key(role) }))
+    .sort((a, b) => a.key - b.key || (a.role < b.role ? -1 : 1))
+    .map((x) => x.role);
+}
+
+/**
+ * Random guarantees that follow the hierarchical rules: roles come parents first, and a child gets a
+ * part of what its parent's guarantee has left after its elder siblings.
+ */
+function randomGuarantees(rng: Rng, roles: readonly string[]): Map<string, { cpus: number; mem: number }> {
+  const out = new Map<string, { cpus: number; mem: number }>();
+  const left = new Map<string, { cpus: number; mem: number }>();
+  for (const role of roles) {
+    if (rng.next() >= 0.7) continue;
+    const parent = role.includes('/') ? role.slice(0, role.lastIndexOf('/')) : null;
+    const room = parent === null ? { cpus: 40, mem: 40 * 256 } : left.get(parent);
+    if (room === undefined) continue;
+    const g = { cpus: rng.int(0, room.cpus), mem: Math.floor(rng.int(0, room.mem) / 256) * 256 };
+    if (g.cpus === 0 && g.mem === 0) continue;
+    room.cpus -= parent === null ? 0 : g.cpus;
+    room.mem -= parent === null ? 0 : g.mem;
+    out.set(role, g);
+    left.set(role, { ...g });
+  }
+  return out;
 }
 
 /** Part of an agent's unreserved scalars (a random fraction of each), or null when it has none. */
@@ -52,13 +78,13 @@ describe('GuaranteeQueue', () => {
       roles.forEach((role, i) => {
         if (rng.next() < 0.8) frameworks.addFramework(s, frameworkMsg(`f${i}`, [role]));
         if (rng.next() < 0.3) frameworks.addFramework(s, frameworkMsg(`g${i}`, [role], [], { active: rng.next() < 0.5 }));
-        if (rng.next() < 0.7) s.quota.setQuota(role, vector(`cpus:${rng.int(0, 40)};mem:${rng.int(0, 40) * 256}`), new Map());
         if (rng.next() < 0.3) {
           const w = rng.int(1, 4) / 2;
           s.weights.set(role, w);
           s.roleSorter.setWeight(role, w);
         }
       });
+      for (const [role, g] of randomGuarantees(rng, roles)) s.quota.setQuota(role, vector(`cpus:${g.cpus};mem:${g.mem}`), new Map());
       const queue = new GuaranteeQueue(s);
       for (let turn = 0; turn < 50; turn++) {
         const agent = rng.pick(s.agentList);
@@ -67,16 +93,18 @@ describe('GuaranteeQueue', () => {
         let i = 0;
         for (let q = queue.next(); q !== null; q = queue.next()) {
           // Roles satisfied since the turn began (by a descendant's allocation) are skipped.
-          while (i < expected.length && !s.quota.isUnsatisfied(expected[i].name)) i++;
-          expect(q.rs.name).toBe(expected[i]?.name);
+          while (i < expected.length && !s.quota.isUnsatisfied(expected[i])) i++;
+          expect(q.role).toBe(expected[i]);
           i++;
           const part = rng.next() < 0.6 ? somePart(rng, agent.available) : null;
           if (part !== null) {
-            const member = Array.from(s.frameworks.values())
-              .map((fw) => fw.memberships.get(q.rs.name))
-              .find((m) => m !== undefined && m.client.active)!;
+            // Stage 1 serves a guarantee to the role's frameworks or to its descendants'.
+            const members = Array.from(s.frameworks.values())
+              .flatMap((fw) => Array.from(fw.memberships.values()))
+              .filter((m) => m.client.active && (m.rs.name === q.role || m.rs.name.startsWith(`${q.role}/`)));
+            const member = rng.pick(members);
             s.allocate(agent, member, part);
-            queue.allocatedTo(q);
+            queue.allocatedTo(q, member.rs.name);
           }
           if (rng.next() < 0.25) break;
         }
@@ -84,9 +112,9 @@ describe('GuaranteeQueue', () => {
       }
       // Whatever is left is exactly the unmet roles, in order.
       const left: string[] = [];
-      for (let q = queue.next(); q !== null; q = queue.next()) left.push(q.rs.name);
+      for (let q = queue.next(); q !== null; q = queue.next()) left.push(q.role);
       queue.endTurn();
-      expect(left).toEqual(sortedCandidates(s).map((rs) => rs.name));
+      expect(left).toEqual(sortedCandidates(s));
     }
   });
 

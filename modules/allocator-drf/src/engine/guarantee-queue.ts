@@ -1,24 +1,27 @@
 /**
  * The order in which stage 1 of an allocation cycle serves roles with unmet quota guarantees.
  *
- * For each agent, stage 1 visits the active roles whose guarantee is unmet in the order that holds when
- * the agent's turn begins: weighted dominant share (of the role with its descendants, over the cluster
- * totals), then name. Sorting those roles again for every agent costs O(agents · roles · log roles),
- * which with thousands of guaranteed roles is most of a cycle. The queue instead keeps them in one
+ * For each agent, stage 1 visits the roles whose guarantee is unmet and that have an active framework
+ * in their subtree (a guarantee is served to the frameworks of the role and of its descendants, whose
+ * allocations count towards it) in the order that holds when the agent's turn begins: weighted
+ * dominant share (of the role with its descendants, over the cluster totals), then name. Sorting those
+ * roles again for every agent costs O(agents · roles · log roles), which with thousands of guaranteed
+ * roles is most of a cycle. The queue instead keeps them in one
  * binary heap for the whole cycle. An agent's turn pops roles in order only as far as it gets (usually
  * the first role takes everything the agent can give); when the turn ends, the popped roles go back
  * and the roles whose key changed are re-sifted, O(log roles) each.
  *
  * Keys change only when a role or one of its descendants is allocated to, because cluster totals and
- * weights are constant during a cycle; so the roles charged during a turn and their guaranteed
+ * weights are constant during a cycle; so the roles allocated to during a turn and their guaranteed
  * ancestors are the only ones to re-key. Roles not yet popped keep their key until the turn ends,
  * which is exactly the order a sort at the start of the turn gives. Consumption only grows during a
  * cycle, so a role found satisfied when popped is dropped for good.
  */
-import type { EngineState, RoleState } from './engine-state';
+import type { EngineState } from './engine-state';
+import type { QuotaHandle } from './quota-tree';
 
 /** A role of the queue. */
-class Candidate {
+export class Candidate {
   /** Weighted dominant share when last keyed. */
   key = 0;
   /** Position in the heap; -1 while popped by the current turn. */
@@ -29,13 +32,15 @@ class Candidate {
   readonly ancestors: Candidate[] = [];
 
   constructor(
-    /** The role. */
-    readonly rs: RoleState,
+    /** The role path. */
+    readonly role: string,
+    /** The role's node in the quota tree. */
+    readonly quota: QuotaHandle,
   ) {}
 }
 
 function before(a: Candidate, b: Candidate): boolean {
-  return a.key < b.key || (a.key === b.key && a.rs.name < b.rs.name);
+  return a.key < b.key || (a.key === b.key && a.role < b.role);
 }
 
 /** The stage 1 role order of one cycle; see the module comment. */
@@ -43,22 +48,25 @@ export class GuaranteeQueue {
   private readonly heap: Candidate[] = [];
   private readonly popped: Candidate[] = [];
   private readonly charged: Candidate[] = [];
+  private readonly byName = new Map<string, Candidate>();
 
-  /** Queues the active roles of `state` whose guarantee is unmet, keyed by their current shares. */
+  /** Queues the roles of `state` whose guarantee is unmet and that have active frameworks in their subtree. */
   constructor(private readonly state: EngineState) {
     const quota = state.quota;
-    const byName = new Map<string, Candidate>();
+    const byName = this.byName;
     for (const name of quota.guaranteedRoles()) {
-      const rs = state.roles.get(name);
-      if (rs !== undefined && rs.sorter.activeCount > 0 && quota.isUnsatisfiedAt(rs.quota)) byName.set(name, new Candidate(rs));
+      const handle = quota.handleOf(name);
+      if (handle !== undefined && state.roleSorter.activeCountAt(name) > 0 && quota.isUnsatisfiedAt(handle)) {
+        byName.set(name, new Candidate(name, handle));
+      }
     }
     for (const c of byName.values()) {
-      const name = c.rs.name;
+      const name = c.role;
       for (let i = name.lastIndexOf('/'); i > 0; i = name.lastIndexOf('/', i - 1)) {
         const ancestor = byName.get(name.slice(0, i));
         if (ancestor !== undefined) c.ancestors.push(ancestor);
       }
-      c.key = this.keyOf(c.rs);
+      c.key = this.keyOf(name);
       c.heapPos = this.heap.length;
       this.heap.push(c);
     }
@@ -75,15 +83,25 @@ export class GuaranteeQueue {
     const quota = this.state.quota;
     while (this.heap.length > 0) {
       const c = this.removeFirst();
-      if (!quota.isUnsatisfiedAt(c.rs.quota)) continue;
+      if (!quota.isUnsatisfiedAt(c.quota)) continue;
       this.popped.push(c);
       return c;
     }
     return null;
   }
 
-  /** Records that the turn allocated to `c`'s role: its key and its ancestors' change. */
-  allocatedTo(c: Candidate): void {
+  /**
+   * Records that the turn allocated to `role` (`c`'s role or a descendant, serving `c`'s guarantee):
+   * the keys of the candidates from `role` up to the root change.
+   */
+  allocatedTo(c: Candidate, role: string): void {
+    if (role !== c.role) {
+      // `role` and the candidates between it and `c` are below `c`, so not among its ancestors.
+      for (let p = role; p.length > c.role.length; p = p.slice(0, p.lastIndexOf('/'))) {
+        const below = this.byName.get(p);
+        if (below !== undefined) this.mark(below);
+      }
+    }
     this.mark(c);
     for (const a of c.ancestors) this.mark(a);
   }
@@ -93,7 +111,7 @@ export class GuaranteeQueue {
     for (const c of this.charged) {
       c.charged = false;
       const old = c.key;
-      c.key = this.keyOf(c.rs);
+      c.key = this.keyOf(c.role);
       if (c.heapPos >= 0 && c.key !== old) {
         this.siftUp(c.heapPos);
         this.siftDown(c.heapPos);
@@ -114,9 +132,9 @@ export class GuaranteeQueue {
     this.charged.push(c);
   }
 
-  /** The stage 1 key of a role: its unweighted dominant share over its weight. */
-  private keyOf(rs: RoleState): number {
-    return this.state.roleSorter.dominantShare(rs.name) / (this.state.weights.get(rs.name) ?? 1);
+  /** The stage 1 key of a role: its unweighted dominant share (with its descendants) over its weight. */
+  private keyOf(role: string): number {
+    return this.state.roleSorter.dominantShare(role) / (this.state.weights.get(role) ?? 1);
   }
 
   private removeFirst(): Candidate {

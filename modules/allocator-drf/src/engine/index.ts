@@ -6,6 +6,7 @@
  */
 export { DrfAllocator } from './allocator';
 export { AllocatorError, type AllocatorOptions } from './options';
+export { validateQuotas } from './quota-rules';
 export {
   Resources,
   type ResourceEntry,

@@ -50,4 +50,20 @@ describe('AgentFilters', () => {
     expect(f.size).toBe(0);
     expect(Array.from(f.keys())).toEqual([]);
   });
+
+  it('tells its owner when expiry drops the last filter of a party, whether a sweep or a cache rebuild drops it', () => {
+    const gone: string[] = [];
+    const f = new AgentFilters<string>((key) => gone.push(key));
+    f.add('short', r('cpus:4'), 1_000);
+    f.add('long', r('cpus:1'), 9_000);
+    f.add('long', r('cpus:2'), 9_000);
+    f.sweep(2_000);
+    // The other party's two filters outnumber this one's: only the key set tells who is gone.
+    expect(gone).toEqual(['short']);
+    f.add('again', r('cpus:4'), 3_000);
+    expect(f.refusingAll(r('cpus:4'), 3_000).size).toBe(0);
+    expect(gone).toEqual(['short', 'again']);
+    f.remove('long');
+    expect(gone).toEqual(['short', 'again']);
+  });
 });

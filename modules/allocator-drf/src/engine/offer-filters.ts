@@ -13,7 +13,10 @@
  * walking every framework.
  *
  * Time is whatever the caller says it is: a filter with `expiresAtMs` is in force while
- * `nowMs < expiresAtMs`. Expired filters are dropped by {@link AgentFilters.sweep} and cache rebuilds.
+ * `nowMs < expiresAtMs`. Expired filters are dropped by {@link AgentFilters.sweep} and cache rebuilds;
+ * when that leaves a party without filters here, the `onGone` callback given to the constructor hears
+ * of it, so that an index of "where does this party have filters" never keeps a stale entry, whichever
+ * path dropped the filters.
  */
 import type { Resources } from './resources';
 
@@ -34,6 +37,12 @@ export class AgentFilters<K> {
   private coveredFor: Resources | null = null;
   private coveredUntil = -Infinity;
   private version = 0;
+
+  /**
+   * Creates an empty set of filters; `onGone(key)` is called when expiry drops the last filter of
+   * `key` (not on {@link remove}, whose caller knows).
+   */
+  constructor(private readonly onGone: ((key: K) => void) | null = null) {}
 
   /** Changes whenever the answer of {@link refusingAll} may have changed. */
   get coveringVersion(): number {
@@ -131,8 +140,12 @@ export class AgentFilters<K> {
       if (expired === 0) continue;
       this.count -= expired;
       this.coveredFor = null;
-      if (expired === list.length) this.byKey.delete(key);
-      else this.byKey.set(key, list.filter((f) => f.expiresAtMs > nowMs));
+      if (expired === list.length) {
+        this.byKey.delete(key);
+        if (this.onGone !== null) this.onGone(key);
+      } else {
+        this.byKey.set(key, list.filter((f) => f.expiresAtMs > nowMs));
+      }
     }
     return earliest;
   }

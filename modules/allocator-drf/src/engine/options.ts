@@ -30,6 +30,14 @@ export interface AllocatorOptions {
   shuffleSeed?: number | null;
   /** refuse_seconds when a framework's Filters leave it unset (Mesos: 5). */
   defaultRefuseSeconds?: number;
+  /**
+   * The longest time between two full cycles (Mesos's --allocation_interval; default 1000 ms). A
+   * refused-offer filter with refuse_seconds > 0 lasts at least this long, as Mesos raises a filter's
+   * timeout to its allocation interval: otherwise a short filter would expire before the next cycle
+   * and the framework would get the declined resources straight back (MESOS-4302). Can be changed
+   * later with {@link DrfAllocator.setAllocationInterval}.
+   */
+  allocationIntervalMs?: number;
 }
 
 /** Options with defaults applied. */
@@ -44,12 +52,16 @@ export interface ResolvedOptions {
   readonly shuffleSeed: number | null;
   /** See {@link AllocatorOptions.defaultRefuseSeconds}. */
   readonly defaultRefuseSeconds: number;
+  /** See {@link AllocatorOptions.allocationIntervalMs}. */
+  readonly allocationIntervalMs: number;
 }
 
 /** Applies defaults to options and validates them; throws AllocatorError for invalid ones. */
 export function resolveOptions(o: AllocatorOptions = {}): ResolvedOptions {
   const refuse = o.defaultRefuseSeconds ?? 5;
   if (!(refuse >= 0) || !Number.isFinite(refuse)) throw new AllocatorError('defaultRefuseSeconds must be a finite number >= 0');
+  const intervalMs = o.allocationIntervalMs ?? 1000;
+  checkAllocationInterval(intervalMs);
   let minAllocatable: MinAllocatable;
   try {
     minAllocatable = minAllocatableFrom(o.minAllocatableResources ?? DEFAULT_MIN_ALLOCATABLE_RECORDS);
@@ -62,5 +74,11 @@ export function resolveOptions(o: AllocatorOptions = {}): ResolvedOptions {
     minAllocatable,
     shuffleSeed: o.shuffleSeed === undefined ? 1 : o.shuffleSeed,
     defaultRefuseSeconds: refuse,
+    allocationIntervalMs: intervalMs,
   };
+}
+
+/** Throws AllocatorError unless `ms` is a usable allocation interval (finite, >= 0). */
+export function checkAllocationInterval(ms: number): void {
+  if (!(ms >= 0) || !Number.isFinite(ms)) throw new AllocatorError(`allocationIntervalMs must be a finite number of milliseconds >= 0, got ${String(ms)}`);
 }

@@ -60,14 +60,23 @@ describe('QuotaTree required headroom', () => {
     expect(tree.requiredHeadroomOf(0)).toBe(2000);
     tree.trackAllocatedAt(ml, r('cpus:6'), -1);
     expect(tree.requiredHeadroomOf(0)).toBe(2000);
-    // Reservations count like allocations; clearing eng's guarantee makes eng/ml's count on its own.
+    // Reservations count like allocations; eng's guarantee may shrink to its child's, no further.
     tree.trackReservations(r('cpus(ops):1'), 1);
-    tree.setQuota('eng', [], new Map());
+    tree.setQuota('eng', vector('cpus:4'), new Map());
     expect(trimmed(tree.requiredHeadroom())).toEqual(trimmed(vector('cpus:1')));
+    expect(() => tree.setQuota('eng', [], new Map())).toThrow(/role 'eng' with guarantees none does not contain the sum of its children's guarantees cpus:4/);
+    // Cleared together, children first or not, they are valid again.
+    tree.setQuotas([
+      { role: 'eng', guarantees: [], limits: new Map() },
+      { role: 'eng/ml', guarantees: [], limits: new Map() },
+    ]);
+    expect(tree.guaranteedRoles()).toEqual(['ops']);
   });
 
   it('matches a from-scratch computation under random quota changes, reservations and allocations', () => {
     const roles = ['a', 'a/b', 'a/b/c', 'a/d', 'x', 'x/y', 'z'];
+    let accepted = 0;
+    let nested = 0;
     for (let seed = 1; seed <= 25; seed++) {
       const rng = new Rng(seed);
       const tree = new QuotaTree();
@@ -77,9 +86,18 @@ describe('QuotaTree required headroom', () => {
         const role = rng.pick(roles);
         const op = rng.int(0, 9);
         if (op === 0) {
-          const g = rng.next() < 0.2 ? '' : `cpus:${rng.int(0, 20)};mem:${rng.int(0, 8) * 128}`;
+          // Children get smaller amounts, so that many nested guarantees fit in their parents'.
+          const depth = role.split('/').length;
+          const g = rng.next() < 0.2 ? '' : `cpus:${rng.int(0, 24 >> depth)};mem:${rng.int(0, 16 >> depth) * 128}`;
           const limits = rng.next() < 0.3 ? new Map([[0, 20_000]]) : new Map<number, number>();
-          tree.setQuota(role, vector(g), limits);
+          const before = tree.quotas();
+          try {
+            tree.setQuota(role, vector(g), limits);
+            accepted++;
+          } catch {
+            // A change that breaks the hierarchical rules is refused and changes nothing.
+            expect(tree.quotas()).toEqual(before);
+          }
         } else if (op === 1 && !pinned.has(role)) {
           pinned.set(role, { handle: tree.pin(role, 1), held: [] });
         } else if (op === 2 && pinned.has(role)) {
@@ -109,6 +127,9 @@ describe('QuotaTree required headroom', () => {
           for (let id = 0; id < 4; id++) expect(tree.requiredHeadroomOf(id)).toBe(expected[id] ?? 0);
         }
       }
+      nested += tree.guaranteedRoles().filter((r) => r.includes('/')).length;
     }
+    expect(accepted).toBeGreaterThan(100);
+    expect(nested).toBeGreaterThan(10);
   });
 });

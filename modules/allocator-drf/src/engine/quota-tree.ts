@@ -13,9 +13,13 @@
  * guarantees, which the allocation cycle reads after every allocation) never sums over roles: every
  * change of a guaranteed role's consumption adjusts it by the change of that role's unmet guarantee.
  * Only a change of guarantees recomputes it, lazily, because it can change which roles count.
+ *
+ * Quota changes are checked against the hierarchical quota rules (quota-rules.ts) before any of them
+ * applies, so a refused change leaves the tree as it was.
  */
 import { ANY_ROLE } from './kinds';
 import { addAt, at, QuantityVector } from './quantities';
+import { isDefaultQuota, QuotaSpec, quotaViolation } from './quota-rules';
 import type { Resources } from './resources';
 
 /** One role of the tree; handed out by {@link QuotaTree.pin} as an opaque handle. */
@@ -72,7 +76,7 @@ export interface QuotaHandle {
 export class QuotaTree {
   private readonly nodes = new Map<string, QuotaNode>();
   private readonly withGuarantees = new Set<QuotaNode>();
-  private limitCount = 0;
+  private readonly withLimits = new Set<QuotaNode>();
   /** The required headroom by name id (see {@link requiredHeadroom}), unless `requiredStale`. */
   private readonly required: QuantityVector = [];
   private requiredStale = false;
@@ -145,24 +149,63 @@ export class QuotaTree {
     addAt(vector, id, milli);
   }
 
-  /** Sets a role's quota; empty guarantees and no limits clear it (Mesos's default quota). */
-  setQuota(role: string, guarantees: QuantityVector, limits: Map<number, number>): void {
-    if (role === '' || role === ANY_ROLE) throw new Error(`quota cannot be set on role '${role}'`);
-    for (const [id, limit] of limits) {
-      if (at(guarantees, id) > limit) throw new Error(`quota of role '${role}': a guarantee exceeds its limit`);
+  /**
+   * Sets a role's quota; empty guarantees and no limits clear it (Mesos's default quota). Throws, and
+   * changes nothing, when the result breaks the hierarchical quota rules (quota-rules.ts).
+   */
+  setQuota(role: string, guarantees: QuantityVector, limits: ReadonlyMap<number, number>): void {
+    this.setQuotas([{ role, guarantees, limits }]);
+  }
+
+  /**
+   * Sets several roles' quotas at once (a later entry for the same role wins), checking the rules on
+   * the result only: a parent and a child may have to change together. Throws, and changes nothing,
+   * when the result breaks them.
+   */
+  setQuotas(updates: readonly (QuotaSpec & { readonly role: string })[]): void {
+    if (updates.length === 0) return;
+    const next = this.quotas();
+    for (const u of updates) {
+      if (isDefaultQuota(u)) next.delete(u.role);
+      else next.set(u.role, u);
     }
+    // Roles set to the default quota are gone from `next`, so "*" and "" need their own check.
+    for (const u of updates) if (u.role === '' || u.role === ANY_ROLE) throw new Error(`quota cannot be set on role '${u.role}': name a role`);
+    const violation = quotaViolation(next);
+    if (violation !== null) throw new Error(violation);
+    for (const u of updates) this.apply(u.role, u.guarantees, u.limits);
+  }
+
+  /** Every role's quota (roles with the default quota left out), by role. */
+  quotas(): Map<string, QuotaSpec> {
+    const out = new Map<string, QuotaSpec>();
+    for (const set of [this.withGuarantees, this.withLimits]) {
+      for (const node of set) {
+        if (!out.has(node.role)) out.set(node.role, { guarantees: node.guarantees ?? [], limits: node.limits ?? new Map() });
+      }
+    }
+    return out;
+  }
+
+  private apply(role: string, guarantees: QuantityVector, limits: ReadonlyMap<number, number>): void {
     const node = this.ensure(role);
-    if (node.limits !== null) this.limitCount--;
     const hasGuarantee = guarantees.some((v) => v > 0);
     node.guarantees = hasGuarantee ? guarantees.slice() : null;
     node.top = false;
     // Which roles count (the topmost guaranteed ones) may have changed: recompute on the next read.
     this.requiredStale = true;
     node.limits = limits.size > 0 ? new Map(limits) : null;
-    if (node.limits !== null) this.limitCount++;
+    if (node.limits !== null) this.withLimits.add(node);
+    else this.withLimits.delete(node);
     if (hasGuarantee) this.withGuarantees.add(node);
     else this.withGuarantees.delete(node);
     this.prune(node);
+  }
+
+  /** The handle of a role with a guarantee (for the allocation cycle), or undefined. */
+  handleOf(role: string): QuotaHandle | undefined {
+    const node = this.nodes.get(role);
+    return node !== undefined && node.guarantees !== null ? node : undefined;
   }
 
   /** Whether any role has a guarantee. */
@@ -172,7 +215,7 @@ export class QuotaTree {
 
   /** Whether any role has a limit. */
   hasLimits(): boolean {
-    return this.limitCount > 0;
+    return this.withLimits.size > 0;
   }
 
   /** Roles with a guarantee. */
@@ -222,7 +265,7 @@ export class QuotaTree {
    * Infinity when no limit applies, 0 when already at or above one.
    */
   limitRemaining(role: string, id: number): number {
-    if (this.limitCount === 0) return Infinity;
+    if (this.withLimits.size === 0) return Infinity;
     const found = this.nodes.get(role);
     if (found === undefined) {
       // A role unknown to the tree has consumed nothing, but its ancestors' limits still apply.

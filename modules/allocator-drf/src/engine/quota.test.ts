@@ -106,14 +106,19 @@ describe('quota limits', () => {
       const rng = new Rng(seed * 31);
       const e = new DrfAllocator({ shuffleSeed: seed });
       for (let i = rng.int(2, 12); i > 0; i--) e.addAgent(agentMsg(`a${i}`, `cpus:${rng.int(2, 16)};mem:${rng.int(2, 32) * 512};disk:50`));
+      const eng = { cpus: rng.int(2, 30), mem: rng.int(2, 40) * 512 };
+      // A child's limit fits in its parent's, its guarantee in its parent's guarantee (Mesos's rules).
       const limits = {
-        eng: { cpus: rng.int(2, 30), mem: rng.int(2, 40) * 512 },
-        'eng/ml': { cpus: rng.int(1, 20), mem: rng.int(1, 30) * 512 },
+        eng,
+        'eng/ml': { cpus: rng.int(1, eng.cpus), mem: rng.int(1, eng.mem / 512) * 512 },
         ops: { cpus: rng.int(1, 10), mem: rng.int(1, 10) * 512 },
       };
+      let engGuarantee = 0;
       for (const [role, l] of Object.entries(limits)) {
-        const guarantee = rng.next() < 0.5 ? `cpus:${Math.min(l.cpus, rng.int(0, 4))}` : '';
-        e.updateQuota(role, parseResources(guarantee), parseResources(`cpus:${l.cpus};mem:${l.mem}`));
+        const most = role === 'eng/ml' ? Math.min(l.cpus, engGuarantee) : Math.min(l.cpus, rng.int(0, 4));
+        const cpus = rng.next() < 0.5 ? most : 0;
+        if (role === 'eng') engGuarantee = cpus;
+        e.updateQuota(role, parseResources(cpus > 0 ? `cpus:${cpus}` : ''), parseResources(`cpus:${l.cpus};mem:${l.mem}`));
       }
       const roles = ['eng', 'eng/ml', 'eng/web', 'ops', 'free'];
       roles.forEach((role, i) => e.addFramework(frameworkMsg(`f${i}`, [role])));

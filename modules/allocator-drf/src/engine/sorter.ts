@@ -345,6 +345,11 @@ export class DrfSorter<T> {
     return this.root.activeLeaves;
   }
 
+  /** How many clients are active at `path`: the client itself and every client below it. */
+  activeCountAt(path: string): number {
+    return (this.internals.get(path) ?? this.clients.get(path))?.activeLeaves ?? 0;
+  }
+
   /** Allocation (milli-units by name id) of a client or of the subtree at a non-root internal path. */
   allocation(path: string): readonly number[] {
     return (path === '' ? undefined : this.internals.get(path) ?? this.clients.get(path))?.alloc ?? [];

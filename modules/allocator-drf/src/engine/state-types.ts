@@ -73,7 +73,10 @@ export class Membership {
   readonly client: SorterClient<Membership>;
   /** Holding records of the framework in this role (one per agent). */
   records = 0;
-  /** Agents on which this membership has refused-offer filters (may include agents whose filters expired). */
+  /**
+   * Agents on which this membership has refused-offer filters: kept exact (expiry and agent removal
+   * take agents out), since revive and deactivation clear the filters through it.
+   */
   readonly filteredAgents = new Set<AgentState>();
 
   /** Creates the membership and its (inactive) client in the role's sorter. */

@@ -1,4 +1,5 @@
 import { TesseraError, type AllocatorInput, type AllocatorOutput, type Logger } from '@tessera/modules-api';
+import { parseResources } from '../engine/resource-text';
 import { agentMsg, frameworkMsg, qty } from '../engine/test-support';
 import { resolveParameters } from '../parameters';
 import { Channel } from './channel';
@@ -66,17 +67,60 @@ describe('allocator stream session', () => {
 
   it('batches a burst of events into one cycle', async () => {
     const s = open();
-    s.send(snapshot(200, 1));
-    s.send({ tick: { agentIds: [] } });
+    s.send(snapshot(0, 1));
     await s.until(() => s.cycleDone(1));
     const before = s.session.cycles;
-    for (const o of s.offers()) s.send({ recoverResources: { frameworkId: o.frameworkId, agentId: o.agentId, resources: o.resources, filters: { refuseSeconds: 0 } } });
+    for (let i = 0; i < 200; i++) s.send({ addAgent: agentMsg(`b${i}`, 'cpus:1;mem:256') });
     await s.until(() => s.cycleDone(2));
     await new Promise((r) => setTimeout(r, 60));
     expect(s.session.cycles - before).toBe(1);
     const last = s.outputs.filter((o) => o.cycleDone).pop()!;
     expect(last.cycleDone!.allocations).toBe(200);
     expect(last.seq).toBe(s.lastSeq());
+    s.inputs.close();
+    await s.done;
+  });
+
+  it('runs no cycle for recovered resources: declined offers wait for the next tick, as in Mesos', async () => {
+    const s = open({ event_batch_window: '0ms' });
+    s.send(snapshot(200, 1));
+    s.send({ tick: { agentIds: [] } });
+    await s.until(() => s.cycleDone(1));
+    const before = s.session.cycles;
+    // A scheduler that declines everything with refuse_seconds 0 used to be re-offered the same
+    // agents within milliseconds, over and over.
+    for (const o of s.offers()) s.send({ recoverResources: { frameworkId: o.frameworkId, agentId: o.agentId, resources: o.resources, filters: { refuseSeconds: 0 } } });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.session.cycles).toBe(before);
+    expect(s.offers()).toHaveLength(200);
+    s.send({ tick: { agentIds: [] } });
+    await s.until(() => s.cycleDone(2));
+    expect(s.outputs.filter((o) => o.cycleDone).pop()!.cycleDone!.allocations).toBe(200);
+    s.inputs.close();
+    await s.done;
+  });
+
+  it('keeps a short refusal in force until the next full cycle is due, at the pace of the core\'s ticks', async () => {
+    const s = open({ allocation_interval: '20ms', event_batch_window: '0ms' });
+    s.send(snapshot(1, 1));
+    await s.until(() => s.cycleDone(1));
+    const first = s.offers()[0];
+    // The core ticks 200 ms apart, so the module waits up to 300 ms for a full cycle: the shortest filter.
+    s.send({ tick: { agentIds: [] } });
+    await new Promise((r) => setTimeout(r, 200));
+    s.send({ tick: { agentIds: [] } });
+    s.send({ recoverResources: { frameworkId: first.frameworkId, agentId: first.agentId, resources: first.resources, filters: { refuseSeconds: 0.01 } } });
+    const declined = s.lastSeq();
+    await new Promise((r) => setTimeout(r, 100));
+    // A 10 ms filter would have expired by this tick.
+    s.send({ tick: { agentIds: [] } });
+    const tick = s.lastSeq();
+    await s.until(() => s.outputs.some((o) => o.cycleDone && o.seq! >= tick));
+    expect(s.offers()).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 300));
+    s.send({ tick: { agentIds: [] } });
+    await s.until(() => s.offers().length === 2, 1000);
+    expect(s.outputs.filter((o) => o.offers).pop()!.seq).toBeGreaterThan(declined);
     s.inputs.close();
     await s.done;
   });
@@ -195,3 +239,33 @@ describe('batches (ABI 1.1)', () => {
     expect((s.error() as TesseraError).message).toMatch(/input seq 3 \(update_allocation, in a batch\): updateAllocation: unknown agent 'a0'/);
   });
 });
+
+describe('quota inputs', () => {
+  const quota = (role: string, guarantees: string) => ({ role, guarantees: parseResources(guarantees), limits: [] });
+
+  it("fails the stream on a quota that breaks the hierarchical rules, naming the seq, the roles and the amounts", async () => {
+    const s = open();
+    s.send(snapshot(1, 1));
+    s.send({ updateQuota: quota('eng', 'cpus:2') });
+    s.send({ updateQuota: quota('eng/ml', 'cpus:8') });
+    await s.done;
+    expect((s.error() as TesseraError).code).toBe('TSR_INVALID_ARGUMENT');
+    expect((s.error() as TesseraError).message).toMatch(
+      /input seq 3 \(update_quota\): updateQuota: role 'eng' with guarantees cpus:2 does not contain the sum of its children's guarantees cpus:8 \('eng\/ml' cpus:8\)/,
+    );
+  });
+
+  it('checks quota updates that come back to back in a batch together', async () => {
+    const s = open();
+    s.send(snapshot(2, 0));
+    s.send({ updateQuota: quota('p', 'cpus:2;mem:1') });
+    s.send({ updateQuota: quota('p/c', 'cpus:2') });
+    // Valid only together: neither alone fits the other's current quota.
+    s.inputs.push({ seq: 6, batch: { inputs: [{ seq: 4, updateQuota: quota('p', 'cpus:1;mem:2') }, { seq: 5, updateQuota: quota('p/c', 'mem:2') }, { seq: 6, tick: {} }] } });
+    await s.until(() => s.outputs.some((o) => o.cycleDone?.seq === 6));
+    s.inputs.push({ seq: 8, batch: { inputs: [{ seq: 7, updateQuota: quota('p', '') }, { seq: 8, updateQuota: quota('p/c', 'cpus:1') }] } });
+    await s.done;
+    expect((s.error() as TesseraError).message).toMatch(/inputs seq 7-8 \(2 update_quota checked together, in a batch\): updateQuotas: role 'p' with guarantees none/);
+  });
+});
+

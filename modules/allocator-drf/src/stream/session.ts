@@ -2,17 +2,24 @@
  * One Allocate stream: inputs from the master are applied to a fresh {@link DrfAllocator} (a Snapshot
  * first, always), and allocation cycles run
  * - at once for a `tick` (merged with any cycle events asked for, so a tick answers everything before it),
- * - for events that can make new offers possible (new or re-activated agents and frameworks, revive,
- *   recovered resources), batched: the first such event arms a timer of `eventBatchWindowMs` and every
- *   event until it fires joins the same cycle, so a burst of 10,000 declines costs one cycle, not 10,000,
+ * - for events that make new offers possible for someone who has not yet been offered them (new or
+ *   re-activated agents and frameworks, revive, resume), batched: the first such event arms a timer of
+ *   `eventBatchWindowMs` and every event until it fires joins the same cycle,
  * - and at least every `allocationIntervalMs` on the module's own timer, so a core that sends no ticks
  *   still gets offers. A core that does tick sets the pace (the Tessera master ticks every
  *   --allocation_interval): once two full ticks came, the timer waits 1.5 times their spacing, when that
  *   is longer, so that it only fires for a core that stopped ticking.
+ * Recovered resources (declines, finished tasks) ask for no cycle: they wait for the next full one, as
+ * in Mesos, whose allocator does not allocate on recovery (MESOS-3078). A cycle per recovery re-offered
+ * what a framework declined with refuse_seconds 0 within milliseconds, to the same framework, in an
+ * endless loop. Likewise a refused-offer filter lasts at least until the next full cycle is due (the
+ * interval timer's wait), as Mesos raises a filter's timeout to its allocation interval.
  * Every cycle answers with its offers (in chunks) and a CycleDone naming the last input applied.
  *
  * An input that contradicts the state fails the stream with TSR_INVALID_ARGUMENT naming the input's seq
  * and kind; the master then opens a new stream with a fresh Snapshot, which is the one recovery path.
+ * update_quota inputs that come back to back in a batch are checked and applied as one change (see
+ * {@link DrfAllocator.updateQuotas}).
  */
 import { TesseraError, type AllocatorInput, type AllocatorOutput, type Logger } from '@tessera/modules-api';
 import { DrfAllocator } from '../engine';
@@ -95,8 +102,17 @@ export class AllocatorSession {
   /** Applies one input (or a batch of them, in order); throws TesseraError for one that contradicts the state. */
   apply(input: AllocatorInput): void {
     if (input.batch) {
-      for (const inner of input.batch.inputs ?? []) {
+      const inners = input.batch.inputs ?? [];
+      for (let i = 0; i < inners.length; i++) {
+        const inner = inners[i];
         if (inner.batch) throw new TesseraError('TSR_INVALID_ARGUMENT', `input seq ${inner.seq ?? '?'}: a batch inside a batch; send the inputs of a burst in one flat batch`);
+        let last = i;
+        if (inner.updateQuota && this.engine !== undefined) while (inners[last + 1]?.updateQuota) last++;
+        if (last > i) {
+          this.applyQuotas(inners.slice(i, last + 1));
+          i = last;
+          continue;
+        }
         try {
           this.apply(inner);
         } catch (err) {
@@ -108,7 +124,7 @@ export class AllocatorSession {
     }
     this.lastSeq = input.seq ?? this.lastSeq + 1;
     if (input.snapshot) {
-      const engine = new DrfAllocator(this.settings.engine);
+      const engine = new DrfAllocator({ ...this.settings.engine, allocationIntervalMs: this.fullCycleWaitMs() });
       engine.loadSnapshot(input.snapshot, this.now());
       this.engine = engine;
       this.armInterval();
@@ -149,9 +165,9 @@ export class AllocatorSession {
     }
     if (input.deactivateAgent) return e.deactivateAgent(input.deactivateAgent.agentId ?? '');
     if (input.recoverResources) {
+      // No cycle of its own: see the module comment.
       const r = input.recoverResources;
-      e.recoverResources(r.frameworkId ?? '', r.agentId ?? '', r.resources ?? [], r.filters ?? null, this.now());
-      return this.want(r.agentId ?? '');
+      return e.recoverResources(r.frameworkId ?? '', r.agentId ?? '', r.resources ?? [], r.filters ?? null, this.now());
     }
     if (input.suppressOffers) return e.suppressOffers(input.suppressOffers.frameworkId ?? '', input.suppressOffers.roles ?? []);
     if (input.reviveOffers) {
@@ -172,6 +188,19 @@ export class AllocatorSession {
     this.opts.log.warn('ignoring an allocator input of a kind this module does not know (newer ABI?)', { seq: this.lastSeq });
   }
 
+  // applyQuotas applies update_quota inputs that came back to back in a batch as one change: the quota
+  // rules relate a role to its parent, so raising a parent with its child, or moving a guarantee between
+  // siblings, may only be valid as a whole.
+  private applyQuotas(run: readonly AllocatorInput[]): void {
+    const first = run[0].seq ?? this.lastSeq + 1;
+    this.lastSeq = run[run.length - 1].seq ?? this.lastSeq + run.length;
+    try {
+      this.engine!.updateQuotas(run.map((i) => i.updateQuota!));
+    } catch (err) {
+      throw refusal(err, `inputs seq ${first}-${this.lastSeq} (${run.length} update_quota checked together, in a batch)`);
+    }
+  }
+
   // want asks for a cycle over an agent (or all agents), run when the batch window closes.
   private want(agent: string): void {
     if (agent === 'all') this.pending = 'all';
@@ -189,7 +218,11 @@ export class AllocatorSession {
   private tick(agentIds: readonly string[]): void {
     if (agentIds.length === 0) {
       const at = performance.now();
-      if (this.lastFullTickAt !== undefined) this.tickSpacingMs = at - this.lastFullTickAt;
+      if (this.lastFullTickAt !== undefined) {
+        this.tickSpacingMs = at - this.lastFullTickAt;
+        // New filters last until the next full cycle is due, at the core's pace.
+        this.engine?.setAllocationInterval(this.fullCycleWaitMs());
+      }
       this.lastFullTickAt = at;
       this.pending = 'all';
     }
@@ -229,7 +262,12 @@ export class AllocatorSession {
       this.pending = 'all';
       this.cycleNow();
       if (this.intervalTimer === undefined) this.armInterval();
-    }, Math.max(this.settings.allocationIntervalMs, 1.5 * (this.tickSpacingMs ?? 0)));
+    }, this.fullCycleWaitMs());
+  }
+
+  // fullCycleWaitMs is the longest wait for the next full cycle: the interval timer's delay.
+  private fullCycleWaitMs(): number {
+    return Math.max(this.settings.allocationIntervalMs, 1.5 * (this.tickSpacingMs ?? 0));
   }
 
   private clearBatch(): void {
