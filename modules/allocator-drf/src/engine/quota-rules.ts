@@ -15,8 +15,8 @@
  * whole (raise a parent and its child, or move a guarantee from one child to another): such changes
  * are checked together ({@link DrfAllocator.updateQuotas}).
  */
-import { ANY_ROLE, nameOf } from './kinds';
-import { addAt, at, fromMilli, QuantityVector } from './quantities';
+import { ANY_ROLE, nameId, nameOf } from './kinds';
+import { addAt, at, fromMilli, toMilli, QuantityVector } from './quantities';
 import { Resources } from './resources';
 import type { Quota, Resource } from './types';
 
@@ -32,9 +32,12 @@ export interface QuotaSpec {
 export function quotaSpecOf(guarantees: readonly Resource[] = [], limits: readonly Resource[] = []): QuotaSpec {
   const g: QuantityVector = [];
   Resources.fromProto(guarantees).addScalarsTo(g, 1);
+  // Read directly, not through Resources (which drops empty entries): a limit of 0 is a limit.
   const l = new Map<number, number>();
-  for (const e of Resources.fromProto(limits).entries) {
-    if (e.kind.valueKind === 0) l.set(e.kind.nameId, (l.get(e.kind.nameId) ?? 0) + e.milli);
+  for (const r of limits) {
+    if (!r.name || (r.type !== undefined && r.type !== 'SCALAR') || r.scalar === undefined) continue;
+    const id = nameId(r.name);
+    l.set(id, (l.get(id) ?? 0) + Math.max(0, toMilli(r.scalar.value)));
   }
   return { guarantees: g, limits: l };
 }

@@ -101,6 +101,14 @@ describe('quota limits', () => {
     expect(offeredTo(e.allocate(T0 + 2000)).get('f')).toEqual({ cpus: 6, mem: 5000 });
   });
 
+  it('a limit of 0 is a limit: the role is offered none of that resource', () => {
+    const e = new DrfAllocator();
+    e.addAgent(agentMsg('a0', 'cpus:4;mem:4096'));
+    e.addFramework(frameworkMsg('f', ['frozen']));
+    e.updateQuota('frozen', [], [{ name: 'cpus', type: 'SCALAR', scalar: { value: 0 } }]);
+    expect(offeredTo(e.allocate(T0)).get('f')?.cpus ?? 0).toBe(0);
+  });
+
   it('are never exceeded over random launch, decline and finish cycles', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const rng = new Rng(seed * 31);
