@@ -1,33 +1,10 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { createLog } from '../log';
-import { Registry } from './registry';
+import { registryFixture } from './registry.test-util';
 
-let dir: string;
-const open: Registry[] = [];
-const log = createLog({ level: 'error', write: () => undefined });
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-registry-quota-'));
-});
-afterEach(() => {
-  for (const r of open.splice(0)) {
-    try {
-      r.close();
-    } catch {
-      // closed by the test
-    }
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-const reg = (compactEvery?: number): Registry => {
-  const r = Registry.open({ dir, log, compactEvery });
-  open.push(r);
-  return r;
-};
-const logOps = () => fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).op as string);
+const fixture = registryFixture('tessera-registry-quota-');
+const reg = (compactEvery?: number) => fixture.open({ compactEvery });
+const logOps = () => fs.readFileSync(path.join(fixture.dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).op as string);
 const DB = { role: 'db', guarantees: { cpus: 2 }, limits: { cpus: 4, mem: 0 } };
 
 describe('Registry: quotas and weights', () => {
@@ -54,24 +31,24 @@ describe('Registry: quotas and weights', () => {
     r.updateQuota([DB]);
     for (let i = 1; i <= 6; i++) r.updateWeights([{ role: 'db', weight: i }]); // past twice the entries: compacted
     r.close();
-    const snapshot = JSON.parse(fs.readFileSync(path.join(dir, 'snapshot.json'), 'utf8'));
+    const snapshot = JSON.parse(fs.readFileSync(path.join(fixture.dir, 'snapshot.json'), 'utf8'));
     expect(snapshot.weights).toEqual([{ role: 'db', weight: expect.any(Number) }]);
     expect(snapshot.quota).toEqual([DB]);
     const again = reg();
     expect(again.quotas.get('db')).toEqual(DB);
     expect(again.weights.get('db')).toBe(6);
 
-    open.splice(0).forEach((x) => x.close());
-    fs.writeFileSync(path.join(dir, 'snapshot.json'), JSON.stringify({ ...snapshot, quota: [], weights: [] }));
-    fs.writeFileSync(path.join(dir, 'log.jsonl'), '');
+    fixture.closeAll();
+    fs.writeFileSync(path.join(fixture.dir, 'snapshot.json'), JSON.stringify({ ...snapshot, quota: [], weights: [] }));
+    fs.writeFileSync(path.join(fixture.dir, 'log.jsonl'), '');
     const old = reg();
     expect([old.quotas.size, old.weights.size]).toEqual([0, 0]);
   });
 
   it('refuses damaged quota and weight lines as TSR_REGISTRY_CORRUPT, naming the line', () => {
-    fs.writeFileSync(path.join(dir, 'log.jsonl'), `${JSON.stringify({ seq: 1, op: 'updateQuota', quotas: [{ role: 'db', guarantees: 'cpus:1' }] })}\n`);
+    fs.writeFileSync(path.join(fixture.dir, 'log.jsonl'), `${JSON.stringify({ seq: 1, op: 'updateQuota', quotas: [{ role: 'db', guarantees: 'cpus:1' }] })}\n`);
     expect(() => reg()).toThrow(expect.objectContaining({ code: 'TSR_REGISTRY_CORRUPT', message: expect.stringContaining('log.jsonl:1: quotas[0]: a quota needs "role", "guarantees" and "limits"') }));
-    fs.writeFileSync(path.join(dir, 'log.jsonl'), `${JSON.stringify({ seq: 1, op: 'updateWeights', weights: [{ role: 'db', weight: '2' }] })}\n`);
+    fs.writeFileSync(path.join(fixture.dir, 'log.jsonl'), `${JSON.stringify({ seq: 1, op: 'updateWeights', weights: [{ role: 'db', weight: '2' }] })}\n`);
     expect(() => reg()).toThrow(expect.objectContaining({ code: 'TSR_REGISTRY_CORRUPT', message: expect.stringContaining('log.jsonl:1: weights[0]: a weight needs "role" and "weight"') }));
   });
 });

@@ -1,36 +1,13 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { createLog } from '../log';
 import type { Resource } from './model/mesos';
-import { Registry } from './registry';
+import { registryFixture } from './registry.test-util';
 
-let dir: string;
-const open: Registry[] = [];
-const log = createLog({ level: 'error', write: () => undefined });
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-registry-res-'));
-});
-afterEach(() => {
-  for (const r of open.splice(0)) {
-    try {
-      r.close();
-    } catch {
-      // closed by the test
-    }
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-const reg = (compactEvery?: number): Registry => {
-  const r = Registry.open({ dir, log, compactEvery });
-  open.push(r);
-  return r;
-};
+const fixture = registryFixture('tessera-registry-res-');
+const reg = (compactEvery?: number) => fixture.open({ compactEvery });
 const agent = (n: number) => ({ id: `m-S${n}`, info: { hostname: `h${n}`, id: { value: `m-S${n}` } }, registeredTime: 1000 + n });
 const reserved = (value: number): Resource[] => [{ name: 'cpus', type: 'SCALAR', scalar: { value }, reservations: [{ type: 'DYNAMIC', role: 'db', principal: 'p' }] }];
-const logOps = () => fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).op as string);
+const logOps = () => fs.readFileSync(path.join(fixture.dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).op as string);
 
 describe('Registry: dynamic reservations', () => {
   it('writes them before returning, keeps them across a reopen, forgets them with the agent', async () => {
@@ -59,19 +36,19 @@ describe('Registry: dynamic reservations', () => {
     for (let i = 1; i <= 8; i++) r.setReservations('m-S1', reserved(i)); // past twice the entries: compacted
     r.setReservations('m-S1', reserved(3));
     r.close();
-    const snapshot = JSON.parse(fs.readFileSync(path.join(dir, 'snapshot.json'), 'utf8'));
+    const snapshot = JSON.parse(fs.readFileSync(path.join(fixture.dir, 'snapshot.json'), 'utf8'));
     expect(snapshot.reservations).toEqual([{ agentId: 'm-S1', resources: expect.any(Array) }]);
     expect(reg().reservationsOf('m-S1')).toEqual(reserved(3));
 
-    open.splice(0).forEach((x) => x.close());
+    fixture.closeAll();
     delete snapshot.reservations;
-    fs.writeFileSync(path.join(dir, 'snapshot.json'), JSON.stringify(snapshot));
-    fs.writeFileSync(path.join(dir, 'log.jsonl'), '');
+    fs.writeFileSync(path.join(fixture.dir, 'snapshot.json'), JSON.stringify(snapshot));
+    fs.writeFileSync(path.join(fixture.dir, 'log.jsonl'), '');
     expect(reg().reservationsOf('m-S1')).toEqual([]);
   });
 
   it('refuses a damaged reservations line as TSR_REGISTRY_CORRUPT', () => {
-    fs.writeFileSync(path.join(dir, 'log.jsonl'), `${JSON.stringify({ seq: 1, op: 'setReservations', agentId: 'm-S1', resources: 'cpus:1' })}\n`);
+    fs.writeFileSync(path.join(fixture.dir, 'log.jsonl'), `${JSON.stringify({ seq: 1, op: 'setReservations', agentId: 'm-S1', resources: 'cpus:1' })}\n`);
     expect(() => reg()).toThrow(expect.objectContaining({ code: 'TSR_REGISTRY_CORRUPT', message: expect.stringContaining('log.jsonl:1: reservations need "agentId" and "resources"') }));
   });
 });

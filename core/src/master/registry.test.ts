@@ -1,38 +1,22 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createLog, type Log } from '../log';
 import { Registry } from './registry';
+import { registryFixture } from './registry.test-util';
 
-let dir: string;
+const fixture = registryFixture('tessera-registry-');
 let lines: string[];
 let log: Log;
-const open: Registry[] = [];
 
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-registry-'));
   lines = [];
   log = createLog({ level: 'debug', write: (l) => void lines.push(l) });
 });
-afterEach(() => {
-  for (const r of open.splice(0)) {
-    try {
-      r.close();
-    } catch {
-      // closed by the test
-    }
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-});
 
-const reg = (opts: { compactEvery?: number } = {}): Registry => {
-  const r = Registry.open({ dir, log, ...opts });
-  open.push(r);
-  return r;
-};
+const reg = (opts: { compactEvery?: number } = {}) => fixture.open({ ...opts, log });
 const agent = (n: number) => ({ id: `m-S${n}`, info: { hostname: `h${n}`, id: { value: `m-S${n}` }, resources: [{ name: 'cpus', type: 'SCALAR' as const, scalar: { value: n } }] }, registeredTime: 1000 + n });
 const framework = (n: number, failover = 60) => ({ id: `m-000${n}`, info: { user: 'u', name: `f${n}`, id: { value: `m-000${n}` }, failover_timeout: failover }, registeredTime: 2000 + n });
-const logFile = () => path.join(dir, 'log.jsonl');
+const logFile = () => path.join(fixture.dir, 'log.jsonl');
 
 describe('Registry', () => {
   it('keeps agents, frameworks and task locations across a reopen', async () => {
@@ -112,14 +96,14 @@ describe('Registry', () => {
   it('compacts the log into a snapshot past compactEvery lines and twice the state, and loads snapshot plus log', async () => {
     const r = reg({ compactEvery: 10 });
     for (let i = 0; i < 30; i++) await r.putAgent(agent(i));
-    expect(fs.existsSync(path.join(dir, 'snapshot.json'))).toBe(false); // 30 lines for 30 agents: rewriting them all would not pay
+    expect(fs.existsSync(path.join(fixture.dir, 'snapshot.json'))).toBe(false); // 30 lines for 30 agents: rewriting them all would not pay
     for (let i = 0; i < 31; i++) await r.putAgent({ ...agent(0), info: { ...agent(0).info, hostname: `h0-${i}` } });
-    expect(fs.existsSync(path.join(dir, 'snapshot.json'))).toBe(true);
+    expect(fs.existsSync(path.join(fixture.dir, 'snapshot.json'))).toBe(true);
     expect(r.logLength).toBeLessThan(60);
     await r.removeAgent('m-S1');
     r.putFramework(framework(1));
     r.close();
-    const snapshot = JSON.parse(fs.readFileSync(path.join(dir, 'snapshot.json'), 'utf8'));
+    const snapshot = JSON.parse(fs.readFileSync(path.join(fixture.dir, 'snapshot.json'), 'utf8'));
     expect(snapshot).toMatchObject({ format: 'tessera-master-registry', version: 1, quota: [], weights: [] });
     const again = reg({ compactEvery: 10 });
     expect(again.agents.size).toBe(29);
@@ -166,7 +150,7 @@ describe('Registry', () => {
     const text = fs.readFileSync(logFile(), 'utf8').split('\n');
     text[0] = text[0].slice(0, 30); // a torn line followed by more lines is not a crash mid-write
     fs.writeFileSync(logFile(), text.join('\n'));
-    expect(() => Registry.open({ dir, log })).toThrow(expect.objectContaining({ code: 'TSR_REGISTRY_CORRUPT', message: expect.stringContaining(`${logFile()}:1: not valid JSON`) }));
+    expect(() => Registry.open({ dir: fixture.dir, log })).toThrow(expect.objectContaining({ code: 'TSR_REGISTRY_CORRUPT', message: expect.stringContaining(`${logFile()}:1: not valid JSON`) }));
   });
 
   it('refuses unknown operations, missing fields and out-of-order lines', () => {
@@ -177,20 +161,20 @@ describe('Registry', () => {
     ];
     for (const [content, message] of cases) {
       fs.writeFileSync(logFile(), `${content}\n`);
-      expect(() => Registry.open({ dir, log })).toThrow(expect.objectContaining({ code: 'TSR_REGISTRY_CORRUPT', message: expect.stringMatching(message) }));
+      expect(() => Registry.open({ dir: fixture.dir, log })).toThrow(expect.objectContaining({ code: 'TSR_REGISTRY_CORRUPT', message: expect.stringMatching(message) }));
     }
   });
 
   it('refuses a corrupt snapshot, and a snapshot of another format version', () => {
-    const snapshot = path.join(dir, 'snapshot.json');
+    const snapshot = path.join(fixture.dir, 'snapshot.json');
     fs.writeFileSync(snapshot, '{\n  "format": "tessera-master-registry",\n  "version": 1,\n  oops\n}');
-    expect(() => Registry.open({ dir, log })).toThrow(expect.objectContaining({ code: 'TSR_REGISTRY_CORRUPT', message: expect.stringContaining(`${snapshot}:4: not valid JSON`) }));
+    expect(() => Registry.open({ dir: fixture.dir, log })).toThrow(expect.objectContaining({ code: 'TSR_REGISTRY_CORRUPT', message: expect.stringContaining(`${snapshot}:4: not valid JSON`) }));
     fs.writeFileSync(snapshot, JSON.stringify({ format: 'tessera-master-registry', version: 2, seq: 0, agents: [], frameworks: [], tasks: [] }));
-    expect(() => Registry.open({ dir, log })).toThrow(/snapshot version 2 is not the version 1/);
+    expect(() => Registry.open({ dir: fixture.dir, log })).toThrow(/snapshot version 2 is not the version 1/);
   });
 
   it('reports a directory it cannot create as TSR_REGISTRY_WRITE_FAILED', () => {
-    const file = path.join(dir, 'a-file');
+    const file = path.join(fixture.dir, 'a-file');
     fs.writeFileSync(file, '');
     expect(() => Registry.open({ dir: path.join(file, 'registry'), log })).toThrow(expect.objectContaining({ code: 'TSR_REGISTRY_WRITE_FAILED' }));
   });
