@@ -35,9 +35,35 @@ afterAll(async () => {
 /** A fast health check: every second from the start, no grace period, killed after two failures. */
 const fast = { delay_seconds: 0, interval_seconds: 1, grace_period_seconds: 0, consecutive_failures: 2, timeout_seconds: 5 };
 
-/** The UPDATE events of a task, in order (reconciliation answers left out). */
-const updates = (fw: Framework, taskId: string) =>
-  fw.sched.events.filter((e) => e.type === 'UPDATE' && e.update.status.task_id.value === taskId && e.update.status.reason !== 'REASON_RECONCILIATION').map((e) => e.update.status);
+/**
+ * The UPDATE events of a task, in order (reconciliation answers left out), each update once: the agent
+ * sends an unacknowledged update again (after a restart, or when the acknowledgement is slow), with the
+ * same uuid.
+ */
+const updates = (fw: Framework, taskId: string) => {
+  const seen = new Set<string>();
+  return fw.sched.events
+    .filter((e) => e.type === 'UPDATE' && e.update.status.task_id.value === taskId && e.update.status.reason !== 'REASON_RECONCILIATION')
+    .map((e) => e.update.status)
+    .filter((s) => {
+      if (!s.uuid) return true;
+      if (seen.has(s.uuid)) return false;
+      seen.add(s.uuid);
+      return true;
+    });
+};
+
+// Every framework a test subscribes leaves after it, also when the test failed: one left behind would
+// keep the offers the next test waits for.
+const subscribed: Framework[] = [];
+const subscribe = async (...args: Parameters<typeof Framework.subscribe>): Promise<Framework> => {
+  const fw = await Framework.subscribe(...args);
+  subscribed.push(fw);
+  return fw;
+};
+afterEach(async () => {
+  await Promise.all(subscribed.splice(0).map((fw) => fw.teardown().catch(() => undefined)));
+});
 
 const healthOf = (fw: Framework, taskId: string) =>
   updates(fw, taskId)
@@ -67,7 +93,7 @@ async function stateStatuses(a: AgentProcess, taskId: string): Promise<any[]> {
 
 describe('health checks', () => {
   it('COMMAND check that fails: TASK_RUNNING healthy=false per failure, then TASK_KILLED healthy=false; /state shows the health', async () => {
-    const fw = await Framework.subscribe(master.address);
+    const fw = await subscribe(master.address);
     await fw.launch(agentId, [{ id: 'sick', cmd: 'sleep 100', extra: { health_check: { type: 'COMMAND', command: { value: 'exit 1' }, ...fast } } }]);
     const killed = (await waitUpdate(fw, (s) => s.task_id.value === 'sick' && s.state === 'TASK_KILLED', 'the unhealthy task killed')).update.status;
     expect(fw.states('sick')).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_RUNNING', 'TASK_RUNNING', 'TASK_KILLED']);
@@ -98,7 +124,7 @@ describe('health checks', () => {
   });
 
   it('COMMAND check that succeeds: TASK_RUNNING healthy=true exactly once while the task stays healthy; a later kill says nothing of health', async () => {
-    const fw = await Framework.subscribe(master.address);
+    const fw = await subscribe(master.address);
     const marker = path.join(tempDir(), 'checked');
     dirs.push(path.dirname(marker));
     await fw.launch(agentId, [{ id: 'well', cmd: 'sleep 100', extra: { health_check: { type: 'COMMAND', command: { value: `echo >> ${marker}` }, ...fast } } }]);
@@ -115,7 +141,7 @@ describe('health checks', () => {
   it('HTTP check against a server the task runs: healthy once it answers (failures while it starts fall in the grace period)', async () => {
     const port = await freePort();
     const server = `require('http').createServer((q, r) => r.end(q.url === '/health' ? 'ok' : 'no')).listen(${port}, '127.0.0.1')`;
-    const fw = await Framework.subscribe(master.address);
+    const fw = await subscribe(master.address);
     await fw.launch(agentId, [
       { id: 'web', cmd: `sleep 1; exec ${process.execPath} -e "${server}"`, extra: { health_check: { type: 'HTTP', http: { port, path: '/health' }, ...fast, grace_period_seconds: 20 } } },
     ]);
@@ -127,7 +153,7 @@ describe('health checks', () => {
 
   it('TCP check against a closed port: unhealthy twice, then killed (TASK_KILLING first for frameworks that take it)', async () => {
     const port = await freePort();
-    const fw = await Framework.subscribe(master.address, { capabilities: ['TASK_KILLING_STATE'] });
+    const fw = await subscribe(master.address, { capabilities: ['TASK_KILLING_STATE'] });
     await fw.launch(agentId, [{ id: 'closed', cmd: 'sleep 100', extra: { health_check: { type: 'TCP', tcp: { port }, ...fast } } }]);
     const killed = (await waitUpdate(fw, (s) => s.task_id.value === 'closed' && s.state === 'TASK_KILLED', 'the task killed')).update.status;
     expect(fw.states('closed')).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_RUNNING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_KILLED']);
@@ -137,7 +163,7 @@ describe('health checks', () => {
   });
 
   it('ignores failures inside the grace period: a check that fails until the task is ready is reported healthy, never unhealthy', async () => {
-    const fw = await Framework.subscribe(master.address);
+    const fw = await subscribe(master.address);
     // The task becomes "ready" (a file in its sandbox) after 2 s; the check (run in the sandbox) fails until then.
     await fw.launch(agentId, [
       { id: 'slow-start', cmd: 'sleep 2; touch ready; sleep 100', extra: { health_check: { type: 'COMMAND', command: { value: 'test -f ready' }, ...fast, consecutive_failures: 1, grace_period_seconds: 10 } } },
@@ -149,7 +175,7 @@ describe('health checks', () => {
   });
 
   it('an invalid health check is TASK_ERROR (REASON_TASK_INVALID) before TASK_STARTING, naming the field', async () => {
-    const fw = await Framework.subscribe(master.address);
+    const fw = await subscribe(master.address);
     await fw.launch(agentId, [{ id: 'bad-check', cmd: 'sleep 100', extra: { health_check: { type: 'HTTP', http: { port: 8080, path: 'health' } } } }]);
     const error = (await fw.sched.update('bad-check', 'TASK_ERROR')).update.status;
     expect(error).toMatchObject({ reason: 'REASON_TASK_INVALID', message: "Task bad-check: health_check.http.path 'health' must start with '/'" });
@@ -160,7 +186,7 @@ describe('health checks', () => {
 
 describe('general checks', () => {
   it('reports a COMMAND check result once as check_status (REASON_TASK_CHECK_STATUS_UPDATED); other updates carry the empty status', async () => {
-    const fw = await Framework.subscribe(master.address);
+    const fw = await subscribe(master.address);
     await fw.launch(agentId, [{ id: 'checked', cmd: 'sleep 100', extra: { check: { type: 'COMMAND', command: { command: { value: 'exit 3' } }, delay_seconds: 0, interval_seconds: 1 } } }]);
     const update = (await waitUpdate(fw, (s) => s.task_id.value === 'checked' && s.reason === 'REASON_TASK_CHECK_STATUS_UPDATED', 'the check update')).update.status;
     expect(update).toMatchObject({ state: 'TASK_RUNNING', check_status: { type: 'COMMAND', command: { exit_code: 3 } } });
@@ -182,7 +208,7 @@ describe('health checks across an agent restart', () => {
     const id = await restarted.start();
     const sick = path.join(tempDir(), 'sick');
     dirs.push(path.dirname(sick));
-    const fw = await Framework.subscribe(master.address);
+    const fw = await subscribe(master.address);
     await fw.launch(id, [{ id: 'survivor', cmd: 'sleep 100', extra: { health_check: { type: 'COMMAND', command: { value: `test ! -f ${sick}` }, ...fast } } }]);
     await waitUpdate(fw, (s) => s.task_id.value === 'survivor' && s.healthy === true, 'the healthy update');
     await waitFor(async () => (await getJson(restarted.address, '/metrics/snapshot')).body['slave/status_updates_pending'] === 0, 20_000, 'every update acknowledged');
@@ -204,7 +230,7 @@ describeIf(v1Unusable())('health checks with the cgroups isolator', () => {
     dirs.push(workDir, path.dirname(modules));
     const isolated = new AgentProcess({ master: master.address, workDir, flags: [`--modules=${modules}`, '--isolation=filesystem/posix,cgroups'] });
     const id = await isolated.start();
-    const fw = await Framework.subscribe(master.address);
+    const fw = await subscribe(master.address);
     await fw.launch(id, [{ id: 'in-cgroups', cmd: 'cat /proc/self/cgroup > task.cgroup; sleep 100', extra: { health_check: { type: 'COMMAND', command: { value: 'cat /proc/self/cgroup > check.cgroup' }, ...fast } } }]);
     await waitUpdate(fw, (s) => s.task_id.value === 'in-cgroups' && s.healthy === true, 'the healthy update');
     const state = await isolated.state();
@@ -225,7 +251,7 @@ describeIf(rootWithNobody ? undefined : 'they need root and a "nobody" user to s
     dirs.push(workDir);
     const other = new AgentProcess({ master: master.address, workDir });
     const id = await other.start();
-    const fw = await Framework.subscribe(master.address, { user: 'nobody' });
+    const fw = await subscribe(master.address, { user: 'nobody' });
     const check = 'test "$(id -un)" = nobody && test "$USER" = nobody && id -un > checked-by';
     await fw.launch(id, [{ id: 'as-nobody', cmd: 'sleep 100', extra: { health_check: { type: 'COMMAND', command: { value: check }, ...fast, consecutive_failures: 1 } } }]);
     const first = (await waitUpdate(fw, (s) => s.task_id.value === 'as-nobody' && s.healthy !== undefined, 'the first health update')).update.status;
