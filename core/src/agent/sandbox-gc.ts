@@ -20,6 +20,7 @@
  * gc.start(60_000);
  * ```
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Log } from '../log';
@@ -84,7 +85,7 @@ export class SandboxGc {
       for (const run of runDirectories(this.opts.root)) {
         if (inUse.has(run) || now - lastActivity(run) < delayMs) continue;
         try {
-          await fs.promises.rm(run, { recursive: true, force: true });
+          await removeTree(run);
           await fs.promises.rm(endMarker(run), { force: true });
           removed.push(run);
           removeEmptyParents(run, this.opts.root);
@@ -183,4 +184,17 @@ function removeEmptyParents(run: string, root: string): void {
       return;
     }
   }
+}
+
+/**
+ * removeTree deletes a sandbox as root, inside directories the task's user owned: GNU rm walks it with
+ * directory descriptors and never follows a symbolic link, so a process of that user swapping a
+ * directory for a link while the walk runs cannot make it delete outside the sandbox (a path-based
+ * recursive delete can be raced that way), and --one-file-system leaves alone whatever is still mounted
+ * in it (a volume whose cleanup failed keeps its data).
+ */
+function removeTree(dir: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile('rm', ['-rf', '--one-file-system', '--', dir], (err, _stdout, stderr) => (err ? reject(new Error(`rm -rf ${dir}: ${stderr.trim() || err.message}`)) : resolve())),
+  );
 }
