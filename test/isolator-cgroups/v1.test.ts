@@ -124,6 +124,8 @@ describeIf(v1Unusable())('isolator-cgroups on cgroup v1', () => {
     await client.cleanup({ value: id });
     expect(bombPids.filter(running)).toEqual([]);
     expect(left(id)).toEqual([]);
+    // No limitation (as Mesos), but the operator hears that forks failed on pids.max.
+    await waitFor(() => hosted.lines.some((l) => l.includes('container fork-bomb reached its pids.max')), 10_000, 'the pids.max warning');
   }, 60_000);
 
   it('with devices, a denied device cannot be opened (EPERM) and /dev/null can', async () => {

@@ -56,6 +56,8 @@ export interface CgroupDriver {
   usage(id: string): ResourceStatistics;
   /** oomFile is the file whose "oom_kill" counter says the container was OOM-killed; undefined without memory. */
   oomFile(id: string): string | undefined;
+  /** pidsMaxHits is how often a fork or clone failed on the container's pids.max (pids.events "max"); undefined without pids. */
+  pidsMaxHits(id: string): number | undefined;
   /** oomReport reads the peak usage and memory.stat for a limitation message. */
   oomReport(id: string): OomReport;
   /** paths maps each controller to the container's cgroup path inside its hierarchy, for ContainerStatus. */
@@ -73,4 +75,11 @@ export function parseOomKills(text: string): number {
   // Kernels before 4.13 have no oom_kill counter in v1: an OOM in progress shows as under_oom 1.
   const under = /(?:^|\n)under_oom (\d+)/.exec(text);
   return under ? Number(under[1]) : 0;
+}
+
+/** parsePidsEvents reads the "max" counter of pids.events: forks refused by pids.max. */
+export function parsePidsEvents(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const m = /(?:^|\n)max (\d+)/.exec(text);
+  return m ? Number(m[1]) : undefined;
 }

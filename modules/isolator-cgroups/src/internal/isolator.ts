@@ -181,6 +181,10 @@ export class CgroupsIsolator {
       this.containers.delete(id);
       return;
     }
+    // Reaching pids.max is no limitation (Mesos reports none): forks just fail with EAGAIN, which a task
+    // may or may not say. The operator hears of it here.
+    const hits = this.driver.pidsMaxHits(id);
+    if (hits) this.log.warn(`container ${id} reached its pids.max ${hits} time(s): those forks and thread creations failed with EAGAIN; raise pids_max if the task needs more`, { container: id, pids_max_hits: hits });
     try {
       await this.driver.kill(id, KILL_TIMEOUT_MS);
     } catch (err) {

@@ -11,7 +11,7 @@ import { countLines, parseKeyValues, parsePids, cfsQuotaUs, cpuShares, CFS_PERIO
 import { descendants, exists, isCgroupFs, readFile, readNumber, readOptional, removeCgroup, subdirectories, writeFile } from './cgroupfs';
 import { formatDeviceRule } from './devices';
 import { killEverything } from './killer';
-import type { CgroupDriver, DriverOptions, OomReport } from './driver';
+import { parsePidsEvents, type CgroupDriver, type DriverOptions, type OomReport } from './driver';
 
 /** V1Mount is where one v1 controller is mounted. */
 export interface V1Mount {
@@ -182,6 +182,11 @@ export class V1Driver implements CgroupDriver {
       for (const d of descendants(dir)) for (const pid of parsePids(readOptional(path.join(d, 'cgroup.procs')) ?? '')) all.add(pid);
     }
     return [...all];
+  }
+
+  pidsMaxHits(id: string): number | undefined {
+    const pids = this.dir('pids', id);
+    return pids === undefined ? undefined : parsePidsEvents(readOptional(path.join(pids, 'pids.events')));
   }
 
   usage(id: string): ResourceStatistics {

@@ -12,7 +12,7 @@ import { countLines, cpuMax, cpuWeight, parseKeyValues, parsePids, type Limits }
 import { descendants, exists, isCgroupFs, readNumber, readOptional, removeCgroup, subdirectories, writeFile } from './cgroupfs';
 import { killEverything } from './killer';
 import { makeRoot } from './v1';
-import type { CgroupDriver, DriverOptions, OomReport } from './driver';
+import { parsePidsEvents, type CgroupDriver, type DriverOptions, type OomReport } from './driver';
 
 /** LEAF is the child cgroup of a container that holds its processes. */
 export const LEAF = 'leaf';
@@ -185,6 +185,10 @@ export class V2Driver implements CgroupDriver {
       stats.memMaxTotalBytes = readNumber(path.join(dir, 'memory.peak'));
     }
     return stats;
+  }
+
+  pidsMaxHits(id: string): number | undefined {
+    return this.controllers.includes('pids') ? parsePidsEvents(readOptional(path.join(this.dir(id), 'pids.events'))) : undefined;
   }
 
   oomFile(id: string): string | undefined {
