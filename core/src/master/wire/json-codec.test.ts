@@ -22,6 +22,16 @@ describe('decodeJson', () => {
     expect(err.code).toBe('TSR_INVALID_ARGUMENT');
   });
 
+  it('takes infinity as text in floating-point fields (an unlimited limit), and writes it back as "Infinity"', () => {
+    const task = { name: 't', task_id: { value: 't' }, agent_id: { value: 'a' }, limits: { cpus: { value: 'Infinity' }, mem: { value: 'inf' } } };
+    const decoded = decodeJson('mesos.v1.TaskInfo', task) as { limits: Record<string, { value: number }> };
+    expect(decoded.limits.cpus.value).toBe(Infinity);
+    expect(decoded.limits.mem.value).toBe(Infinity);
+    expect(JSON.parse(encodeJson('mesos.v1.TaskInfo', decoded)).limits).toEqual({ cpus: { value: 'Infinity' }, mem: { value: 'Infinity' } });
+    // Only floating-point fields: an integer field still refuses it.
+    expect(decodeError(CALL, { type: 'SUBSCRIBE', subscribe: { framework_info: { user: 'u', name: 'n' } }, framework_id: { value: 'x' }, kill: { task_id: { value: 't' }, kill_policy: { grace_period: { nanoseconds: 'Infinity' } } } }).message).toMatch(/nanoseconds: expected an integer/);
+  });
+
   it('names array indexes in paths', () => {
     const task = (id: string, agent?: string) => ({ name: id, task_id: { value: id }, ...(agent ? { agent_id: { value: agent } } : {}) });
     const body = { type: 'ACCEPT', accept: { operations: [{ type: 'LAUNCH', launch: { task_infos: [task('a', 'S0'), task('b')] } }] } };

@@ -29,6 +29,7 @@ import {
 } from './mesos-types';
 
 const NUMERIC = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const INFINITY = /^[-+]?(?:inf|infinity)$/i;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
 const NON_ASCII = /[\u0080-\uffff]/g;
 
@@ -136,6 +137,9 @@ function decodeValue(field: FieldPlan, value: unknown, path: FieldPath): unknown
 }
 
 function decodeNumber(kind: ScalarKind, value: unknown, path: FieldPath): number {
+  // Floating-point fields also take infinity as text (an unlimited resource limit): "Infinity", as
+  // protobuf's JSON mapping writes it, or "inf"/"infinity" in any case, as Mesos's parser reads it.
+  if ((kind === 'double' || kind === 'float') && typeof value === 'string' && INFINITY.test(value)) return value.trimStart().startsWith('-') ? -Infinity : Infinity;
   const n = typeof value === 'number' ? value : typeof value === 'string' && NUMERIC.test(value) ? Number(value) : NaN;
   if (Number.isNaN(n) || !fitsNumber(kind, n)) {
     throw path.error(`expected ${describeNumber(kind)} (a JSON number or a numeric string), got ${describeValue(value)}`);
@@ -210,5 +214,8 @@ function toJsonValue(field: FieldPlan, value: unknown, path: FieldPath): unknown
     const bytes = value as Uint8Array;
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
   }
+  // JSON has no infinity (JSON.stringify would write null): an unlimited limit is the string, as
+  // protobuf's JSON mapping writes it and Mesos reads it.
+  if (typeof value === 'number' && !Number.isFinite(value) && !Number.isNaN(value)) return value > 0 ? 'Infinity' : '-Infinity';
   return value;
 }
