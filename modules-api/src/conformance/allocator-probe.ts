@@ -4,11 +4,11 @@
 import { TesseraError } from '../errors';
 import type { BidiStream } from '../client/connection';
 import { AllocatorClient } from '../client/kind-clients';
-import type { StartedModule } from '../client/start';
 import type * as T from '../generated/types';
 import { AllocatorLedger } from './allocator-ledger';
 import { describeOffers, type Offer } from './allocator-resources';
 import { describeError } from './common-checks';
+import { CommonProbe } from './common-suite';
 import { CheckFailed } from './runner';
 import type { ModuleSession } from './session';
 
@@ -19,25 +19,16 @@ export type Input = Omit<T.AllocatorInput, 'seq'>;
 export type StreamOutcome = { answered: true } | { answered: false; error?: TesseraError; timedOut?: boolean };
 
 /** AllocatorProbe is the context every allocator check runs with: it opens streams and closes them after the check. */
-export class AllocatorProbe {
+export class AllocatorProbe extends CommonProbe {
   private readonly open = new Set<AllocatorStream>();
   private readonly problems: string[] = [];
 
   constructor(
-    readonly session: ModuleSession,
+    session: ModuleSession,
     /** parameters are those sent at Configure; checks of Mesos defaults mention them when given. */
     readonly parameters: unknown,
-  ) {}
-
-  /** module is the started module; checks run only once it started. */
-  get module(): StartedModule {
-    if (!this.session.module) throw new Error('the module is not started');
-    return this.session.module;
-  }
-
-  /** timeoutMs bounds each wait for the module (a tick's cycle_done, a stream's failure). */
-  get timeoutMs(): number {
-    return this.session.timeoutMs;
+  ) {
+    super(session);
   }
 
   /** stream opens a new Allocate stream and, when given, sends `snapshot` as its first input (seq 1). */

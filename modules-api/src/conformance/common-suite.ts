@@ -11,15 +11,20 @@ import { START_CHECK_ID, startCheck, type ModuleSession } from './session';
 /** KIND_CHECKS_ID is the id of the skipped entry that stands for a kind's checks the kit does not have yet. */
 export const KIND_CHECKS_ID = 'kind-checks';
 
-/** CommonProbe is the context of the common checks: the session and its started module. */
+/**
+ * CommonProbe is the context of the common checks: the session and its started module. The kinds'
+ * probes (IsolatorProbe, AllocatorProbe) extend it.
+ */
 export class CommonProbe {
   constructor(readonly session: ModuleSession) {}
 
+  /** module is the started module; checks run only once it started. */
   get module(): StartedModule {
     if (!this.session.module) throw new Error('the module is not started');
     return this.session.module;
   }
 
+  /** timeoutMs bounds each wait for the module (a call, a tick's cycle_done, a stream's failure). */
   get timeoutMs(): number {
     return this.session.timeoutMs;
   }

@@ -6,11 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TesseraError } from '../errors';
-import type { StartedModule } from '../client/start';
 import type * as T from '../generated/types';
 import { describeError, type Outcome } from './common-checks';
+import { CommonProbe } from './common-suite';
 import { CheckFailed } from './runner';
-import type { ModuleSession } from './session';
 
 /** RESOURCES are the resources of every container the kit prepares: cpus 0.1, mem 32 (MB). */
 export const RESOURCES: T.Resource[] = [
@@ -19,22 +18,10 @@ export const RESOURCES: T.Resource[] = [
 ];
 
 /** IsolatorProbe is the context every isolator check runs with. */
-export class IsolatorProbe {
+export class IsolatorProbe extends CommonProbe {
   private readonly runId = randomBytes(3).toString('hex');
   private readonly prepared = new Map<string, T.ContainerID>();
   private readonly sandboxRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-conformance-sandboxes-'));
-
-  constructor(readonly session: ModuleSession) {}
-
-  /** module is the started module; checks run only once it started. */
-  get module(): StartedModule {
-    if (!this.session.module) throw new Error('the module is not started');
-    return this.session.module;
-  }
-
-  get timeoutMs(): number {
-    return this.session.timeoutMs;
-  }
 
   /** has tells whether the module advertised an isolator capability. */
   has(capability: string): boolean {

@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TesseraError, type ContainerLimitation } from '@tessera/modules-api';
 import type { Log } from '../../log';
+import { MAX_TIMER_MS } from '../../long-timer';
 import type { ModuleHost } from '../../modules/module-host';
 import { agentUser, Container, wireLimitation } from './container';
 import { CleanupRetries } from './cleanup-retry';
@@ -84,7 +85,6 @@ const SAFETY_POLL_MS = 2000;
 const WATCH_DRAIN_MS = 50;
 
 /** The longest delay a Node timer takes (a longer one fires at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** How many terminations wait() still answers for containers already forgotten. */
 const FINISHED_KEPT = 4096;

@@ -24,7 +24,7 @@
 import type { Log } from '../../log';
 import type { HealthConfig } from './config';
 import type { ProbeResult } from './probes';
-import { PeriodicRunner, realTimers, type Timers } from './schedule';
+import { probeLoop, realTimers, type PeriodicRunner, type Timers } from './schedule';
 
 /** HealthState is what a health checker remembers between results. */
 export interface HealthState {
@@ -100,7 +100,14 @@ export class HealthChecker {
     this.state = opts.resume ?? { initializing: true, consecutiveFailures: 0 };
     this.timers = opts.timers ?? realTimers;
     this.name = `${opts.config.probe.type} health check for task ${opts.taskId}`;
-    this.runner = new PeriodicRunner({ firstInMs: opts.firstInMs ?? opts.config.delayMs, intervalMs: opts.config.intervalMs, timers: this.timers, run: (signal) => this.once(signal) });
+    this.runner = probeLoop({
+      firstInMs: opts.firstInMs ?? opts.config.delayMs,
+      intervalMs: opts.config.intervalMs,
+      timers: this.timers,
+      probe: opts.probe,
+      failed: (err): ProbeResult => ({ error: err.message }),
+      onResult: (result) => this.handle(result),
+    });
   }
 
   start(): void {
@@ -111,9 +118,7 @@ export class HealthChecker {
     this.runner.stop();
   }
 
-  private async once(signal: AbortSignal): Promise<void> {
-    const result = await this.opts.probe(signal).catch((err: Error): ProbeResult => ({ error: err.message }));
-    if (this.runner.isStopped) return;
+  private handle(result: ProbeResult): void {
     const outcome = healthOutcome(result);
     const cfg = this.opts.config;
     const step = healthStep(this.state, outcome, { elapsedMs: this.timers.now() - this.opts.startedAt, gracePeriodMs: cfg.gracePeriodMs, consecutiveFailures: cfg.consecutiveFailures });

@@ -15,7 +15,7 @@ import type { CheckStatusInfo } from '../../master/model/mesos';
 import type { Log } from '../../log';
 import type { GeneralCheckConfig, ProbeSpec } from './config';
 import type { ProbeResult } from './probes';
-import { PeriodicRunner, type Timers } from './schedule';
+import { probeLoop, type PeriodicRunner, type Timers } from './schedule';
 
 /** emptyCheckStatus is the status of a check with no result (yet): its type and an empty result field, as Mesos's createEmptyCheckStatusInfo. */
 export function emptyCheckStatus(type: ProbeSpec['type']): CheckStatusInfo {
@@ -52,7 +52,14 @@ export class GeneralChecker {
 
   constructor(private readonly opts: GeneralCheckerOptions) {
     this.previous = opts.previous ?? emptyCheckStatus(opts.config.probe.type);
-    this.runner = new PeriodicRunner({ firstInMs: opts.firstInMs ?? opts.config.delayMs, intervalMs: opts.config.intervalMs, timers: opts.timers, run: (signal) => this.once(signal) });
+    this.runner = probeLoop({
+      firstInMs: opts.firstInMs ?? opts.config.delayMs,
+      intervalMs: opts.config.intervalMs,
+      timers: opts.timers,
+      probe: opts.probe,
+      failed: (err): ProbeResult => ({ error: err.message }),
+      onResult: (result) => this.handle(result),
+    });
   }
 
   start(): void {
@@ -63,9 +70,7 @@ export class GeneralChecker {
     this.runner.stop();
   }
 
-  private async once(signal: AbortSignal): Promise<void> {
-    const result = await this.opts.probe(signal).catch((err: Error): ProbeResult => ({ error: err.message }));
-    if (this.runner.isStopped) return;
+  private handle(result: ProbeResult): void {
     if ('error' in result) this.opts.log.warn(`${this.opts.config.probe.type} check for task ${this.opts.taskId} failed: ${result.error}`);
     const status = checkStatusOf(this.opts.config.probe.type, result);
     if (JSON.stringify(status) === JSON.stringify(this.previous)) return;

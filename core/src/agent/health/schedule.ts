@@ -10,6 +10,7 @@
  * r.stop();
  * ```
  */
+import { MAX_TIMER_MS } from '../../long-timer';
 
 /** Timers is the clock a runner uses (real timers by default; tests pass a fake one). */
 export interface Timers {
@@ -17,9 +18,6 @@ export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
-
-/** The longest delay a Node timer takes (a longer one fires at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** realTimers are Node's timers, unref'd: a pending check never keeps the agent alive. */
 export const realTimers: Timers = {
@@ -80,4 +78,30 @@ export class PeriodicRunner {
     }
     this.schedule(this.opts.intervalMs);
   }
+}
+
+/** ProbeLoopOptions configure {@link probeLoop}. */
+export interface ProbeLoopOptions<R> {
+  firstInMs: number;
+  intervalMs: number;
+  timers?: Timers;
+  /** probe runs one check; a rejection becomes a result through `failed`. */
+  probe: (signal: AbortSignal) => Promise<R>;
+  failed: (err: Error) => R;
+  /** onResult gets each result, never after stop(). */
+  onResult: (result: R) => void;
+}
+
+/** probeLoop is a PeriodicRunner that probes and hands each result on: what health and general checks share. */
+export function probeLoop<R>(opts: ProbeLoopOptions<R>): PeriodicRunner {
+  const runner: PeriodicRunner = new PeriodicRunner({
+    firstInMs: opts.firstInMs,
+    intervalMs: opts.intervalMs,
+    timers: opts.timers,
+    run: async (signal) => {
+      const result = await opts.probe(signal).catch(opts.failed);
+      if (!runner.isStopped) opts.onResult(result);
+    },
+  });
+  return runner;
 }
